@@ -1,0 +1,20 @@
+"""Backbone registry: the only place where a backbone name becomes a module.
+
+A backbone maps an image batch (N, 3, H, W) to ``(c4, c5)``: features at stride 8 and stride 16
+(sizes ceil(H/8) and ceil(H/16)), with channel counts given by its ``out_channels`` attribute.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from core.backbones.lite import LiteBackbone
+from core.backbones.vgg16 import VGG16Backbone
+
+BACKBONES: dict[str, type[nn.Module]] = {"vgg16": VGG16Backbone, "lite": LiteBackbone}
+
+
+def build_backbone(name: str) -> nn.Module:
+    try:
+        return BACKBONES[name]()
+    except KeyError:
+        raise ValueError(f"unknown backbone {name!r}; available: {sorted(BACKBONES)}") from None

@@ -1,0 +1,192 @@
+"""``Detector``: batched SSH inference on CPU, CUDA or MPS.
+
+    detector = Detector.from_checkpoint("model.pt")          # device="auto"
+    [dets] = detector.detect([rgb_uint8_frame])               # dets.boxes (N, 4) xyxy, dets.scores (N,)
+
+Single-pass mode (the paper's defaults: short side 1200, long side ≤ 1600, top-1000 per module,
+score > 0.05, one NMS at 0.3) or the 4-level pyramid of the reference code (``pyramid=True``).
+On a GPU the network runs under bf16/fp16 autocast in channels-last; on the CPU a traced, frozen
+graph (BatchNorm folded, conv+ReLU fused) in channels-last. Post-processing stays on the device.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.checkpoint import Checkpoint, load_checkpoint
+from core.config import ModelConfig
+from core.fold import fold_batchnorm
+from core.postprocess import level_candidates, select_detections
+from core.preprocess import prepare_batch, resize_scale
+
+log = logging.getLogger(__name__)
+
+PYRAMID_BASE = (800, 1200)  # reference: base scale = short side 800, long side ≤ 1200
+PYRAMID_SHORT_SIDES = (500, 800, 1200, 1600)  # level scales are (S / 800) · base, no further cap
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    """Test-time settings. ``short_side=None`` keeps the native resolution (capped by ``max_side``)."""
+
+    short_side: int | None = 1200
+    max_side: int | None = 1600
+    pyramid: bool = False
+    top_k_per_level: int = 1000
+    score_threshold: float = 0.05
+    nms_threshold: float = 0.3
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "InferenceConfig":
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+@dataclass
+class Detections:
+    """Faces of one frame: ``boxes`` float32 (N, 4) xyxy in original pixels, ``scores`` float32 (N,),
+    sorted by score, descending. N may be 0 (arrays of shape (0, 4) and (0,))."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def above(self, threshold: float) -> "Detections":
+        keep = self.scores >= threshold
+        return Detections(self.boxes[keep], self.scores[keep])
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """"auto" picks CUDA, then MPS, then CPU; an explicit device that is absent raises ``ValueError``."""
+    if device in (None, "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device} requested but CUDA is not available (torch {torch.__version__})")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("device mps requested but MPS is not available")
+    return device
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """bf16 on GPUs that support it, else fp16 on CUDA; None (fp32) elsewhere."""
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+class _FlatOutputs(nn.Module):
+    """Wraps SSH so it returns a flat tuple of tensors (what tracing accepts)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor):
+        return tuple(t for pair in self.model(images) for t in pair)
+
+
+class Detector:
+    """Runs an SSH model on batches of RGB uint8 frames of any sizes."""
+
+    def __init__(self, model: nn.Module, config: ModelConfig, *, device: str | torch.device = "auto",
+                 inference: InferenceConfig | None = None, optimize: bool = True):
+        self.device = resolve_device(device)
+        self.config = config
+        self.inference = inference or InferenceConfig()
+        self.amp_dtype = autocast_dtype(self.device) if optimize else None
+        model = fold_batchnorm(model).to(self.device)
+        self.channels_last = optimize and self.device.type in ("cpu", "cuda")
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        self._trace_cpu = optimize and self.device.type == "cpu"
+        self._traced: dict[tuple[int, int, int], torch.jit.ScriptModule] = {}
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path | Checkpoint, *, device: str | torch.device = "auto",
+                        inference: InferenceConfig | None = None, **overrides) -> "Detector":
+        """Build from a checkpoint; its metadata["inference"] gives the default sizes, ``overrides``
+        (e.g. ``score_threshold=0.5``) replace single fields."""
+        ckpt = path if isinstance(path, Checkpoint) else load_checkpoint(path)
+        if inference is None:
+            inference = InferenceConfig.from_dict(ckpt.metadata.get("inference", {}))
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        return cls(ckpt.build_model(), ckpt.config, device=device, inference=replace(inference, **overrides))
+
+    # -- network -------------------------------------------------------------------------------
+    def _forward(self, images: torch.Tensor):
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        if self._trace_cpu:
+            flat = self._traced_model(images)(images)
+        else:
+            amp = (torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype
+                   else contextlib.nullcontext())
+            with amp:
+                return self.model(images)
+        return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+
+    def _traced_model(self, images: torch.Tensor):
+        # One frozen graph per input shape: tracing bakes the shape-dependent crop of the M1 fusion.
+        key = tuple(images.shape[:1]) + tuple(images.shape[2:])
+        traced = self._traced.get(key)
+        if traced is None:
+            if len(self._traced) >= 8:  # bounded: a folder of differently sized photos must not grow memory
+                self._traced.pop(next(iter(self._traced)))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                traced = torch.jit.freeze(torch.jit.trace(_FlatOutputs(self.model).eval(), images))
+            self._traced[key] = traced
+        return traced
+
+    # -- public API ------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def detect(self, frames) -> list[Detections]:
+        """Detect faces in a list of RGB uint8 (H, W, 3) frames (numpy or torch, any sizes)."""
+        frames = list(frames)
+        if not frames:
+            return []
+        cfg = self.inference
+        if cfg.pyramid:
+            boxes, scores = self._pyramid_candidates(frames)
+        else:
+            boxes, scores = self._candidates(frames, lambda h, w: resize_scale(h, w, cfg.short_side, cfg.max_side))
+        results = select_detections(boxes, scores, cfg.score_threshold, cfg.nms_threshold)
+        return [Detections(b.cpu().numpy().astype(np.float32), s.cpu().numpy().astype(np.float32))
+                for b, s in results]
+
+    def _candidates(self, frames, scale_for, skip_levels: tuple[str, ...] = ()):
+        """(N, M, 4) boxes and (N, M) scores before threshold/NMS, from one forward pass."""
+        batch = prepare_batch(frames, self.device, self.config.normalization, scale_for)
+        outputs = self._forward(batch.images)
+        per_level = [level_candidates(out, level, self.inference.top_k_per_level, batch.sizes, batch.scales,
+                                      self.inference.score_threshold)
+                     for out, level in zip(outputs, self.config.levels) if level.name not in skip_levels]
+        return torch.cat([b for b, _ in per_level], dim=1), torch.cat([s for _, s in per_level], dim=1)
+
+    def _pyramid_candidates(self, frames):
+        """The reference pyramid: four scales around a 800/1200 base; M3 of the largest level dropped."""
+        boxes, scores = [], []
+        largest = max(PYRAMID_SHORT_SIDES)
+        for short in PYRAMID_SHORT_SIDES:
+            def scale_for(h, w, short=short):
+                return short / PYRAMID_BASE[0] * resize_scale(h, w, *PYRAMID_BASE)
+            skip = (self.config.levels[-1].name,) if short == largest else ()
+            b, s = self._candidates(frames, scale_for, skip)
+            boxes.append(b)
+            scores.append(s)
+        return torch.cat(boxes, dim=1), torch.cat(scores, dim=1)

@@ -1,0 +1,75 @@
+"""From raw per-level network outputs to final detections, batched and on the device.
+
+Reference behaviour (SSH test.py): per module, face probability, decode every anchor, clip to the
+resized image, keep the top-k by probability (before any threshold); concatenate modules, divide by
+the resize factor, keep scores > threshold, one NMS. No per-box Python loop anywhere.
+"""
+from __future__ import annotations
+
+import torch
+from torchvision.ops import batched_nms
+
+from core.anchors import grid_anchors
+from core.box_coding import decode
+from core.config import LevelSpec
+from core.model import LevelOutput, flatten_deltas
+
+
+def face_probabilities(cls_logits: torch.Tensor, num_anchors: int) -> torch.Tensor:
+    """(N, 2A, H, W) logits -> (N, H·W·A) face probabilities (2-way softmax = sigmoid of fg - bg)."""
+    n = cls_logits.shape[0]
+    logits = cls_logits.float()
+    prob = torch.sigmoid(logits[:, num_anchors:] - logits[:, :num_anchors])  # (N, A, H, W)
+    return prob.permute(0, 2, 3, 1).reshape(n, -1)
+
+
+def level_candidates(output: LevelOutput, level: LevelSpec, top_k: int, sizes: torch.Tensor,
+                     scales: torch.Tensor, score_threshold: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-k decoded boxes of one detection module for every image of a batch.
+
+    Taking the top-k and then thresholding (the reference order) keeps the same boxes as
+    thresholding first and then taking the top-k, so anchors at or below ``score_threshold`` are
+    dropped before decoding (a large saving for a trained model). Their score is set to -1.
+
+    Args:
+        output: (cls_logits (N, 2A, H, W), bbox_deltas (N, 4A, H, W)).
+        sizes: (N, 2) resized (height, width) of each image, for clipping.
+        scales: (N,) resize factor of each image.
+    Returns:
+        boxes (N, k, 4) xyxy in original-image pixels, scores (N, k) face probabilities, sorted
+        descending per image; k ≤ min(top_k, H·W·A).
+    """
+    cls_logits, bbox_deltas = output
+    n, _, h, w = cls_logits.shape
+    face_prob = face_probabilities(cls_logits, level.num_anchors)  # (N, R)
+    above = int((face_prob > score_threshold).sum(dim=1).max())
+    scores, index = face_prob.topk(min(top_k, above), dim=1)
+    deltas = flatten_deltas(bbox_deltas, level.num_anchors).float()
+    deltas = deltas.gather(1, index.unsqueeze(-1).expand(-1, -1, 4))  # (N, k, 4)
+    anchors = grid_anchors(level.anchor_sizes, level.stride, h, w, device=cls_logits.device)[index]
+    boxes = decode(anchors, deltas)
+    upper = (sizes.flip(1).float() - 1).repeat(1, 2).unsqueeze(1)  # (N, 1, 4): w-1, h-1, w-1, h-1
+    boxes = torch.minimum(boxes.clamp(min=0), upper)
+    return boxes / scales.view(n, 1, 1), scores
+
+
+def select_detections(boxes: torch.Tensor, scores: torch.Tensor, score_threshold: float,
+                      nms_threshold: float) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Threshold and NMS every image of a batch at once.
+
+    Args:
+        boxes: (N, M, 4) candidates in original pixels; scores: (N, M).
+    Returns:
+        per image (boxes (K, 4), scores (K,)) sorted by score, on the input device. IoU for NMS uses
+        the original "+1" areas (boxes are widened by one pixel before torchvision's NMS).
+    """
+    n, m = scores.shape
+    keep_mask = scores > score_threshold
+    image_ids = torch.arange(n, device=scores.device).unsqueeze(1).expand(n, m)[keep_mask]
+    flat_boxes, flat_scores = boxes[keep_mask], scores[keep_mask]
+    widened = flat_boxes + flat_boxes.new_tensor([0.0, 0.0, 1.0, 1.0])
+    keep = batched_nms(widened, flat_scores, image_ids, nms_threshold)  # score-descending
+    kept_ids = image_ids[keep]
+    order = keep[torch.sort(kept_ids, stable=True).indices]  # grouped by image, score order inside
+    counts = torch.bincount(kept_ids, minlength=n).tolist()
+    return list(zip(flat_boxes[order].split(counts), flat_scores[order].split(counts)))

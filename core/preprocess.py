@@ -1,0 +1,107 @@
+"""Frame preprocessing on the model's device: resize rule, normalisation, batching.
+
+Frames are RGB uint8 (H, W, 3) numpy arrays or tensors. Everything after the host-to-device copy of
+the uint8 pixels runs on the device.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.config import Normalization
+
+
+def resize_scale(height: int, width: int, short_side: int | None, max_side: int | None) -> float:
+    """SSH's rule: scale the short side to ``short_side`` unless the long side would then exceed
+    ``max_side`` (rounded), in which case the long side becomes ``max_side``.
+
+    ``short_side=None`` keeps the native size (scale 1), still capped by ``max_side``.
+    """
+    short, long = min(height, width), max(height, width)
+    scale = 1.0 if short_side is None else short_side / short
+    if max_side is not None and round(scale * long) > max_side:
+        scale = max_side / long
+    return scale
+
+
+def frame_to_tensor(frame, device: torch.device) -> torch.Tensor:
+    """RGB uint8 (H, W, 3) array/tensor -> uint8 tensor (H, W, 3) on ``device``."""
+    if isinstance(frame, np.ndarray):
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(f"expected an RGB uint8 array of shape (H, W, 3), got {frame.dtype} {frame.shape}")
+        tensor = torch.from_numpy(np.ascontiguousarray(frame))
+    elif isinstance(frame, torch.Tensor):
+        if frame.dtype != torch.uint8 or frame.dim() != 3 or frame.shape[2] != 3:
+            raise ValueError(f"expected an RGB uint8 tensor of shape (H, W, 3), got {frame.dtype} {tuple(frame.shape)}")
+        tensor = frame
+    else:
+        raise TypeError(f"expected a numpy array or tensor frame, got {type(frame).__name__}")
+    if tensor.shape[0] == 0 or tensor.shape[1] == 0:
+        raise ValueError("empty frame")
+    non_blocking = device.type == "cuda" and tensor.device.type == "cpu" and tensor.is_pinned()
+    return tensor.to(device, non_blocking=non_blocking)
+
+
+def normalize_hwc(pixels: torch.Tensor, norm: Normalization) -> torch.Tensor:
+    """uint8 or float (..., H, W, 3) RGB in 0..255 -> float32 network input, channels last.
+
+    One fused multiply-add: ``pixel · (scale / std) - mean / std`` per channel.
+    """
+    mean = torch.tensor(norm.mean, device=pixels.device)
+    std = torch.tensor(norm.std, device=pixels.device)
+    multiplier, offset = norm.scale / std, -mean / std
+    if norm.channel_order == "BGR":
+        pixels = pixels.flip(-1)
+    return torch.addcmul(offset, pixels.float(), multiplier)
+
+
+@dataclass
+class Batch:
+    """A padded batch of resized, normalised frames.
+
+    Attributes:
+        images: (N, 3, Hp, Wp) float32 in channels-last memory layout, padded bottom/right with zeros
+            to a multiple of ``pad_to`` when frames differ in size.
+        sizes: (N, 2) int64 (height, width) of each resized frame inside the padding.
+        scales: (N,) float32 resize factor of each frame (resized = original · scale).
+    """
+
+    images: torch.Tensor
+    sizes: torch.Tensor
+    scales: torch.Tensor
+
+
+def prepare_batch(frames, device: torch.device, norm: Normalization,
+                  scale_for: Callable[[int, int], float], pad_to: int = 32) -> Batch:
+    """Resize (bilinear, like cv2.INTER_LINEAR), normalise and pad frames into one batch.
+
+    Args:
+        frames: RGB uint8 (H, W, 3) numpy arrays or tensors (any device).
+        scale_for: (height, width) -> resize factor of that frame.
+    """
+    tensors, sizes, scales = [], [], []
+    for frame in frames:
+        pixels = frame_to_tensor(frame, device)
+        h, w = pixels.shape[:2]
+        scale = scale_for(h, w)
+        image = normalize_hwc(pixels, norm).permute(2, 0, 1).unsqueeze(0)  # (1, 3, H, W) channels-last
+        new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+        if (new_h, new_w) != (h, w):
+            image = F.interpolate(image, size=(new_h, new_w), mode="bilinear", align_corners=False)
+        tensors.append(image)
+        sizes.append((new_h, new_w))
+        scales.append(scale)
+    if len(tensors) == 1 or all(t.shape == tensors[0].shape for t in tensors):
+        images = torch.cat(tensors)
+    else:
+        pad_h = math.ceil(max(s[0] for s in sizes) / pad_to) * pad_to
+        pad_w = math.ceil(max(s[1] for s in sizes) / pad_to) * pad_to
+        images = torch.zeros(len(tensors), 3, pad_h, pad_w, device=device).contiguous(memory_format=torch.channels_last)
+        for i, t in enumerate(tensors):
+            images[i, :, : t.shape[2], : t.shape[3]] = t[0]
+    return Batch(images, torch.tensor(sizes, device=device), torch.tensor(scales, device=device))

@@ -1,0 +1,115 @@
+"""Training-time image/box transforms: pure functions of (image, boxes, rng).
+
+Images are RGB uint8 (H, W, 3); boxes float32 (M, 4) xyxy with x2 = x + w (WIDER convention).
+The paper uses only the horizontal flip and a fixed-scale resize; random square crops and
+photometric jitter are for training from scratch or on little data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from core.preprocess import resize_scale
+
+
+def clip_and_drop(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Clip to the image (x2 ≤ W, y2 ≤ H as the reference) and drop boxes narrower than one pixel."""
+    boxes = boxes.copy()
+    boxes[:, 0::2] = boxes[:, 0::2].clip(0, width)
+    boxes[:, 1::2] = boxes[:, 1::2].clip(0, height)
+    keep = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
+    return boxes[keep]
+
+
+def hflip(image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mirror horizontally; boxes as the reference: x1' = W − x2 − 1, x2' = W − x1 − 1."""
+    width = image.shape[1]
+    flipped = boxes.copy()
+    flipped[:, 0] = width - boxes[:, 2] - 1
+    flipped[:, 2] = width - boxes[:, 0] - 1
+    return np.ascontiguousarray(image[:, ::-1]), flipped
+
+
+def resize(image: np.ndarray, boxes: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear resize by ``scale`` (cv2.INTER_LINEAR, as the reference)."""
+    h, w = image.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if size == (w, h):
+        return image, boxes
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR), boxes * np.float32(scale)
+
+
+def random_square_crop(image: np.ndarray, boxes: np.ndarray, rng: np.random.Generator,
+                       scales=(0.3, 0.45, 0.6, 0.8, 1.0), tries: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Crop a square of side ``s · min(H, W)`` (s from ``scales``) at a random place, keeping faces whose
+    centre falls inside (clipped to the crop). Retries until a face survives when the image has any."""
+    h, w = image.shape[:2]
+    short = min(h, w)
+    for attempt in range(tries):
+        side = max(1, int(short * rng.choice(scales)))
+        x0, y0 = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
+        centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+        inside = ((centres[:, 0] >= x0) & (centres[:, 0] < x0 + side)
+                  & (centres[:, 1] >= y0) & (centres[:, 1] < y0 + side))
+        if inside.any() or len(boxes) == 0 or attempt == tries - 1:
+            kept = boxes[inside] - np.array([x0, y0, x0, y0], dtype=np.float32)
+            return image[y0:y0 + side, x0:x0 + side], clip_and_drop(kept, side, side)
+    raise AssertionError("unreachable")
+
+
+def photometric_jitter(image: np.ndarray, rng: np.random.Generator, brightness: float = 32,
+                       contrast: tuple[float, float] = (0.6, 1.4), saturation: tuple[float, float] = (0.6, 1.4),
+                       hue: float = 12) -> np.ndarray:
+    """Random brightness, contrast, saturation and hue shifts, each applied with probability 0.5."""
+    out = image.astype(np.float32)
+    if rng.random() < 0.5:
+        out += rng.uniform(-brightness, brightness)
+    if rng.random() < 0.5:
+        out *= rng.uniform(*contrast)
+    out = out.clip(0, 255)
+    if rng.random() < 0.5 or rng.random() < 0.5:
+        hsv = cv2.cvtColor(out.astype(np.uint8), cv2.COLOR_RGB2HSV).astype(np.float32)
+        hsv[..., 1] *= rng.uniform(*saturation)
+        hsv[..., 0] = (hsv[..., 0] + rng.uniform(-hue, hue)) % 180
+        out = cv2.cvtColor(hsv.clip(0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB).astype(np.float32)
+    return out.clip(0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class PaperTransform:
+    """Reference augmentation: random horizontal flip (the reference doubles the data with flips) and
+    the fixed "short side 1200, long side ≤ 1600" resize."""
+
+    short_side: int = 1200
+    max_side: int = 1600
+    flip: bool = True
+
+    def __call__(self, image, boxes, rng):
+        h, w = image.shape[:2]
+        boxes = clip_and_drop(boxes, h, w)
+        if self.flip and rng.random() < 0.5:
+            image, boxes = hflip(image, boxes)
+        return resize(image, boxes, resize_scale(h, w, self.short_side, self.max_side))
+
+
+@dataclass(frozen=True)
+class CropTransform:
+    """From-scratch augmentation: random square crop, flip, photometric jitter, resize to ``size``²."""
+
+    size: int = 640
+    scales: tuple[float, ...] = (0.3, 0.45, 0.6, 0.8, 1.0)
+    flip: bool = True
+    jitter: bool = True
+
+    def __call__(self, image, boxes, rng):
+        h, w = image.shape[:2]
+        image, boxes = random_square_crop(image, clip_and_drop(boxes, h, w), rng, self.scales)
+        if self.flip and rng.random() < 0.5:
+            image, boxes = hflip(image, boxes)
+        if self.jitter:
+            image = photometric_jitter(image, rng)
+        side = image.shape[0]
+        image = cv2.resize(image, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        return image, clip_and_drop(boxes * np.float32(self.size / side), self.size, self.size)

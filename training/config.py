@@ -1,0 +1,78 @@
+"""Training configuration (frozen) and the two built-in recipes."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """All knobs of a training run. ``batch_size`` is images per optimiser step over all processes;
+    ``lr`` is the rate for ``lr_reference_batch`` images and is scaled linearly to ``batch_size``."""
+
+    model: str = "ssh_vgg16"
+    steps: int = 21000
+    batch_size: int = 8
+    accumulation: int = 1  # forward/backward passes per step on each process
+    optimizer: str = "sgd"  # "sgd" (paper) or "adamw"
+    lr: float = 0.004
+    lr_reference_batch: int = 8
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "step"  # "step" (paper: ×gamma at lr_steps) or "cosine"
+    lr_steps: tuple[int, ...] = (18000,)
+    lr_gamma: float = 0.1
+    warmup_steps: int = 0
+    augment: str = "paper"  # "paper" (flip + fixed scale) or "crop" (random square crops + jitter)
+    short_side: int = 1200
+    max_side: int = 1600
+    crop_size: int = 640
+    crop_scales: tuple[float, ...] = (0.3, 0.45, 0.6, 0.8, 1.0)
+    ohem: bool = True
+    amp: bool = True  # autocast on CUDA only
+    seed: int = 3
+    workers: int = 2
+    log_every: int = 20
+    checkpoint_every: int = 1000
+    eval_every: int = 0  # 0 = only at the end (when a validation set is given)
+    eval_max_images: int = 0  # 0 = all validation images
+
+    @property
+    def scaled_lr(self) -> float:
+        return self.lr * self.batch_size / self.lr_reference_batch
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        kwargs = {}
+        for f in fields(cls):
+            if f.name in data:
+                value = data[f.name]
+                kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+        return cls(**kwargs)
+
+
+def paper_recipe() -> TrainConfig:
+    """The reference schedule for ssh_vgg16 (solver_ssh.prototxt): SGD 0.9, wd 5e-4, lr 0.004 for 8
+    images per step, ×0.1 at 18k of 21k steps, flip + 1200/1600 resize, OHEM."""
+    return TrainConfig()
+
+
+def lite_recipe() -> TrainConfig:
+    """From-scratch recipe for ssh_lite on little data: AdamW with warm-up and cosine decay, random
+    square crops at several scales resized to 640², flips and photometric jitter."""
+    return TrainConfig(model="ssh_lite", steps=30000, batch_size=16, optimizer="adamw", lr=2e-3,
+                       lr_reference_batch=16, weight_decay=5e-4, schedule="cosine", lr_steps=(),
+                       warmup_steps=500, augment="crop", crop_size=640, checkpoint_every=500)
+
+
+RECIPES = {"ssh_vgg16": paper_recipe, "ssh_lite": lite_recipe}
+
+
+def recipe_for(model: str, **overrides) -> TrainConfig:
+    """The built-in recipe of a model with ``overrides`` (None values ignored) applied."""
+    if model not in RECIPES:
+        raise ValueError(f"no training recipe for model {model!r}; choose one of {sorted(RECIPES)}")
+    return replace(RECIPES[model](), **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,67 @@
+"""The SSH multi-task loss (reference 3.4), per module, returned as a named dict.
+
+Per module and image: softmax cross-entropy averaged over the sampled anchors, plus smooth-L1
+(σ = 3) over the 4 deltas of sampled positives divided by the number of sampled anchors (the code's
+normaliser, not the paper's #positives). Images are averaged; modules are summed with weight 1.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from core.anchors import grid_anchors
+from core.config import LevelSpec
+from core.model import LevelOutput, flatten_cls, flatten_deltas
+from training.mining import ohem_sample
+from training.targets import FACE, IGNORE, assign_targets
+
+SMOOTH_L1_SIGMA = 3.0
+
+
+def smooth_l1(x: torch.Tensor, sigma: float = SMOOTH_L1_SIGMA) -> torch.Tensor:
+    """Caffe's smooth-L1: 0.5·(σx)² if |x| < 1/σ², else |x| − 0.5/σ² (elementwise)."""
+    sigma2 = sigma * sigma
+    ax = x.abs()
+    return torch.where(ax < 1.0 / sigma2, 0.5 * sigma2 * x * x, ax - 0.5 / sigma2)
+
+
+def level_targets(level: LevelSpec, feature_size: tuple[int, int], faces: list[torch.Tensor],
+                  image_sizes: list[tuple[int, int]], device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Labels (N, R) and deltas (N, R, 4) of one module for a batch (one assignment per image)."""
+    anchors = grid_anchors(level.anchor_sizes, level.stride, *feature_size, device=device)
+    per_image = [assign_targets(anchors, f.to(device), h, w, level.allowed_border)
+                 for f, (h, w) in zip(faces, image_sizes)]
+    return torch.stack([lab for lab, _ in per_image]), torch.stack([d for _, d in per_image])
+
+
+def ssh_loss(outputs: list[LevelOutput], levels: tuple[LevelSpec, ...], faces: list[torch.Tensor],
+             image_sizes: list[tuple[int, int]], *, ohem: bool = True, batch_size: int = 256,
+             fg_fraction: float = 0.25) -> dict[str, torch.Tensor]:
+    """Loss terms ``{"cls_m1", "reg_m1", ...}`` for a batch.
+
+    Args:
+        outputs: network outputs per level, (N, 2A, H, W) and (N, 4A, H, W).
+        faces: per image (M_i, 4) xyxy boxes in input pixels.
+        image_sizes: per image (height, width) of the real image area (for the border rule).
+        ohem: hard mining (reference); False samples randomly with the same 64/256 budget.
+    """
+    losses = {}
+    for (cls_out, box_out), level in zip(outputs, levels):
+        n, _, h, w = cls_out.shape
+        labels, target_deltas = level_targets(level, (h, w), faces, image_sizes, cls_out.device)
+        logits = flatten_cls(cls_out, level.num_anchors).float()  # (N, R, 2)
+        deltas = flatten_deltas(box_out, level.num_anchors).float()  # (N, R, 4)
+        if ohem:
+            score = torch.softmax(logits.detach(), dim=-1)[..., 1]
+        else:
+            score = torch.rand(labels.shape, device=labels.device)  # random ranking = random sampling
+        sampled = ohem_sample(labels, score, batch_size, fg_fraction)
+        valid = sampled != IGNORE
+        count = valid.sum(dim=1).clamp(min=1).float()  # (N,)
+        ce = F.cross_entropy(logits.reshape(-1, 2), sampled.clamp(min=0).reshape(-1), reduction="none")
+        ce = (ce.view(n, -1) * valid).sum(dim=1) / count
+        positive = (sampled == FACE).unsqueeze(-1)
+        reg = (smooth_l1(deltas - target_deltas) * positive).sum(dim=(1, 2)) / count
+        losses[f"cls_{level.name}"] = ce.mean()
+        losses[f"reg_{level.name}"] = reg.mean()
+    return losses

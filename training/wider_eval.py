@@ -1,0 +1,209 @@
+"""The official WIDER FACE evaluation (reference section 5), restricted to the images present.
+
+Matches the MATLAB ``wider_eval`` tools: global min–max score normalisation, per-prediction match
+to the single best-IoU ground truth ("+1" IoU ≥ 0.5) where matches to faces outside the setting
+("ignored") remove the prediction from the count, 1000 score thresholds, VOC AP with a monotone
+precision envelope. Predictions need not be sorted (they are sorted here, as MATLAB does).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from training.wider import LabelFormatError
+
+SETTINGS = ("easy", "medium", "hard")
+NUM_THRESHOLDS = 1000
+IOU_THRESHOLD = 0.5
+
+
+@dataclass
+class GroundTruthImage:
+    event: str
+    name: str  # file stem, e.g. "0_Parade_marchingband_1_465"
+    boxes: np.ndarray  # (G, 4) x, y, w, h
+    kept: dict[str, np.ndarray]  # setting -> bool (G,) faces that count in that setting
+
+
+def load_wider_ground_truth(gt_dir: str | Path) -> dict[str, GroundTruthImage]:
+    """Read ``wider_face_val.mat`` and ``wider_{easy,medium,hard}_val.mat``; key "event/stem"."""
+    from scipy.io import loadmat  # lazily: only evaluation needs scipy
+
+    gt_dir = Path(gt_dir)
+    paths = [gt_dir / "wider_face_val.mat"] + [gt_dir / f"wider_{s}_val.mat" for s in SETTINGS]
+    for p in paths:
+        if not p.is_file():
+            raise FileNotFoundError(f"WIDER ground truth not found: {p}")
+    try:
+        mats = [loadmat(str(p)) for p in paths]
+    except Exception as exc:  # scipy raises several unrelated types for broken files
+        raise LabelFormatError(f"{gt_dir}: cannot read the WIDER .mat ground truth ({exc})") from exc
+    full = mats[0]
+    images: dict[str, GroundTruthImage] = {}
+    for e, event_cell in enumerate(full["event_list"][:, 0]):
+        event = str(event_cell[0])
+        files = full["file_list"][e, 0][:, 0]
+        boxes = full["face_bbx_list"][e, 0][:, 0]
+        for i, file_cell in enumerate(files):
+            name = str(file_cell[0])
+            b = np.asarray(boxes[i], dtype=np.float64).reshape(-1, 4)
+            kept = {}
+            for setting, mat in zip(SETTINGS, mats[1:]):
+                idx = np.asarray(mat["gt_list"][e, 0][i, 0], dtype=np.int64).reshape(-1) - 1
+                mask = np.zeros(len(b), dtype=bool)
+                mask[idx[(idx >= 0) & (idx < len(b))]] = True
+                kept[setting] = mask
+            images[f"{event}/{name}"] = GroundTruthImage(event, name, b, kept)
+    return images
+
+
+def read_prediction_file(path: Path) -> np.ndarray:
+    """(P, 5) x, y, w, h, score from a WIDER prediction file; an empty file is no predictions."""
+    text = path.read_text(encoding="utf-8", errors="strict")
+    lines = text.splitlines()
+    if not text.strip():
+        return np.zeros((0, 5))
+    if len(lines) < 2:
+        raise LabelFormatError(f"{path}:2: expected a count line after the image name")
+    try:
+        count = int(lines[1].strip())
+    except ValueError:
+        raise LabelFormatError(f"{path}:2: expected the box count, got {lines[1][:80]!r}") from None
+    if count < 0 or len(lines) < 2 + count:
+        raise LabelFormatError(f"{path}: count {count} does not match the {len(lines) - 2} box lines")
+    rows = []
+    for j, line in enumerate(lines[2:2 + count]):
+        fields = line.split()
+        try:
+            row = [float(v) for v in fields[:5]]
+        except ValueError:
+            raise LabelFormatError(f"{path}:{j + 3}: expected 'x y w h score', got {line[:80]!r}") from None
+        if len(row) != 5 or not np.all(np.isfinite(row)):
+            raise LabelFormatError(f"{path}:{j + 3}: expected five finite numbers 'x y w h score'")
+        rows.append(row)
+    return np.array(rows, dtype=np.float64).reshape(-1, 5)
+
+
+def iou_xywh_inclusive(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(P, 4) × (G, 4) x, y, w, h -> (P, G) IoU with corners x + w and "+1" areas."""
+    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.minimum(ax2[:, None], bx2[None]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1
+    ih = np.minimum(ay2[:, None], by2[None]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 1
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area_a = (a[:, 2] + 1) * (a[:, 3] + 1)
+    area_b = (b[:, 2] + 1) * (b[:, 3] + 1)
+    union = area_a[:, None] + area_b[None] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = np.where(union > 0, inter / union, 0.0)
+    return np.where((iw > 0) & (ih > 0), iou, 0.0)
+
+
+def image_pr_counts(preds: np.ndarray, gt: np.ndarray, kept: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """(T, 2) [proposals, true positives] of one image at each normalised-score threshold.
+
+    ``preds`` (P, 5) sorted by normalised score, descending.
+    """
+    out = np.zeros((len(thresholds), 2))
+    if len(preds) == 0 or len(gt) == 0:
+        return out
+    iou = iou_xywh_inclusive(preds[:, :4], gt)
+    best = iou.argmax(axis=1)  # first index on ties, as MATLAB's max
+    matched = iou[np.arange(len(preds)), best] >= IOU_THRESHOLD
+    ignored_pred = matched & ~kept[best]
+    hit = matched & kept[best]
+    first_hit = np.zeros(len(preds), dtype=bool)
+    hit_idx = np.flatnonzero(hit)
+    if len(hit_idx):
+        _, first = np.unique(best[hit_idx], return_index=True)
+        first_hit[hit_idx[first]] = True
+    tp_cum = np.cumsum(first_hit)
+    proposals_cum = np.cumsum(~ignored_pred)
+    # r(t) = number of predictions with score ≥ θ_t (scores are descending)
+    r = np.searchsorted(-preds[:, 4], -thresholds, side="right")
+    valid = r > 0
+    out[valid, 0] = proposals_cum[r[valid] - 1]
+    out[valid, 1] = tp_cum[r[valid] - 1]
+    return out
+
+
+def voc_ap(recall: np.ndarray, precision: np.ndarray) -> float:
+    """VOC AP (all points) with the monotone precision envelope, as VOCap.m."""
+    mrec = np.concatenate([[0.0], recall, [1.0]])
+    mpre = np.concatenate([[0.0], precision, [0.0]])
+    mpre = np.nan_to_num(mpre, nan=0.0)
+    for i in range(len(mpre) - 2, -1, -1):
+        mpre[i] = max(mpre[i], mpre[i + 1])
+    change = np.flatnonzero(mrec[1:] != mrec[:-1]) + 1
+    return float(np.sum((mrec[change] - mrec[change - 1]) * mpre[change]))
+
+
+@dataclass
+class WiderResult:
+    ap: dict[str, float]
+    curves: dict[str, dict[str, list[float]]]  # setting -> {"precision": [...], "recall": [...]}
+    num_images: int
+    num_faces: dict[str, int]
+
+
+def evaluate_wider(predictions: dict[str, np.ndarray], ground_truth: dict[str, GroundTruthImage],
+                   image_keys: list[str] | None = None) -> WiderResult:
+    """AP per setting.
+
+    Args:
+        predictions: "event/stem" -> (P, 5) x, y, w, h, score (raw scores; any order). Missing = none.
+        ground_truth: from ``load_wider_ground_truth``.
+        image_keys: restrict to these images (e.g. those present locally); default all of the GT.
+    """
+    keys = list(ground_truth) if image_keys is None else list(image_keys)
+    unknown = [k for k in keys if k not in ground_truth]
+    if unknown:
+        raise KeyError(f"{len(unknown)} images are not in the WIDER ground truth, e.g. {unknown[0]!r}")
+    all_scores = [predictions[k][:, 4] for k in keys if k in predictions and len(predictions[k])]
+    lo = min((s.min() for s in all_scores), default=0.0)
+    hi = max((s.max() for s in all_scores), default=1.0)
+    span = hi - lo
+    thresholds = 1.0 - np.arange(1, NUM_THRESHOLDS + 1) / NUM_THRESHOLDS
+    normalised = {}
+    for k in keys:
+        p = predictions.get(k, np.zeros((0, 5)))
+        if len(p):
+            p = p.copy()
+            p[:, 4] = (p[:, 4] - lo) / span if span > 0 else 1.0
+            p = p[np.argsort(-p[:, 4], kind="stable")]
+        normalised[k] = p
+    ap, curves, faces = {}, {}, {}
+    for setting in SETTINGS:
+        totals = np.zeros((NUM_THRESHOLDS, 2))
+        count = 0
+        for k in keys:
+            g = ground_truth[k]
+            count += int(g.kept[setting].sum())
+            totals += image_pr_counts(normalised[k], g.boxes, g.kept[setting], thresholds)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            precision = totals[:, 1] / totals[:, 0]
+        recall = totals[:, 1] / max(count, 1)
+        ap[setting] = voc_ap(recall, precision)
+        curves[setting] = {"precision": np.nan_to_num(precision).tolist(), "recall": recall.tolist()}
+        faces[setting] = count
+    return WiderResult(ap, curves, len(keys), faces)
+
+
+def read_prediction_dir(pred_dir: str | Path, image_keys: list[str]) -> dict[str, np.ndarray]:
+    """Load ``pred_dir/<event>/<stem>.txt`` for each key; missing files are simply absent."""
+    pred_dir = Path(pred_dir)
+    out = {}
+    for key in image_keys:
+        path = pred_dir / f"{key}.txt"
+        if path.is_file():
+            out[key] = read_prediction_file(path)
+    return out
+
+
+def image_keys_in(images_dir: str | Path) -> list[str]:
+    """"event/stem" of every image under ``images_dir/<event>/``."""
+    images_dir = Path(images_dir)
+    return sorted(f"{p.parent.name}/{p.stem}" for p in images_dir.glob("*/*")
+                  if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
