@@ -114,7 +114,7 @@ class Detector:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
         self._trace_cpu = optimize and self.device.type == "cpu"
-        self._traced: dict[tuple[int, int, int], torch.jit.ScriptModule] = {}
+        self._traced: torch.jit.ScriptModule | None = None
 
     @classmethod
     def from_checkpoint(cls, path: str | Path | Checkpoint, *, device: str | torch.device = "auto",
@@ -141,17 +141,13 @@ class Detector:
         return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
     def _traced_model(self, images: torch.Tensor):
-        # One frozen graph per input shape: tracing bakes the shape-dependent crop of the M1 fusion.
-        key = tuple(images.shape[:1]) + tuple(images.shape[2:])
-        traced = self._traced.get(key)
-        if traced is None:
-            if len(self._traced) >= 8:  # bounded: a folder of differently sized photos must not grow memory
-                self._traced.pop(next(iter(self._traced)))
+        # Traced once: the fusion crop reads tensor sizes, which tracing records as dynamic ops, so the
+        # graph serves every input shape (a test checks it against eager mode on other shapes).
+        if self._traced is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                traced = torch.jit.freeze(torch.jit.trace(_FlatOutputs(self.model).eval(), images))
-            self._traced[key] = traced
-        return traced
+                self._traced = torch.jit.freeze(torch.jit.trace(_FlatOutputs(self.model).eval(), images))
+        return self._traced
 
     # -- public API ------------------------------------------------------------------------------
     @torch.inference_mode()

@@ -191,6 +191,21 @@ def evaluate_wider(predictions: dict[str, np.ndarray], ground_truth: dict[str, G
     return WiderResult(ap, curves, len(keys), faces)
 
 
+def read_reference_pr_curve(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(precision, recall) of a stored WIDER ``wider_pr_info_*.mat`` curve (MATLAB v7.3/HDF5 or v5)."""
+    path = Path(path)
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            curve = np.array(f["pr_cruve"])  # (2, 1000): the official files' spelling
+    except (ImportError, OSError):
+        from scipy.io import loadmat
+
+        curve = np.asarray(loadmat(str(path))["pr_cruve"]).T
+    return curve[0], curve[1]
+
+
 def read_prediction_dir(pred_dir: str | Path, image_keys: list[str]) -> dict[str, np.ndarray]:
     """Load ``pred_dir/<event>/<stem>.txt`` for each key; missing files are simply absent."""
     pred_dir = Path(pred_dir)

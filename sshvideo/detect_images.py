@@ -1,0 +1,68 @@
+"""``sshvideo detect``: faces in image files, written as WIDER prediction files and JSON Lines."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from core.inference import Detector
+from sshvideo.atomic import atomic_path, write_text_atomic
+from sshvideo.inputs import IMAGE_SUFFIXES, InputFile
+from sshvideo.render import draw_boxes
+from training.evaluate import format_wider_file, wider_rows
+from training.images import ImageReadError, read_image_rgb
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DetectSummary:
+    images: int = 0
+    faces: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+
+def detect_images(detector: Detector, inputs: list[InputFile], out_dir: Path, *, threshold: float,
+                  draw: bool = False, draw_scores: bool = False, progress: bool = True, report=print) -> DetectSummary:
+    """Detect every image; per image ``out/<relative>.txt`` (WIDER format), ``out/annotated/<relative>``
+    with ``draw``, and one ``out/detections.jsonl`` line per image. Unreadable images are reported
+    through ``report`` and counted as failed; the others are still processed."""
+    from tqdm import tqdm
+
+    summary = DetectSummary()
+    start = time.perf_counter()
+    jsonl_lines = []
+    for item in tqdm(inputs, unit="img", disable=not progress or len(inputs) < 2, dynamic_ncols=True):
+        try:
+            image = read_image_rgb(item.path)
+        except ImageReadError as exc:
+            report(f"error: {exc}; skipped")
+            summary.failed += 1
+            continue
+        [dets] = detector.detect([image])
+        dets = dets.above(threshold)
+        rel = item.relative.with_suffix("")
+        write_text_atomic(out_dir / f"{rel}.txt", format_wider_file(rel.name, wider_rows(dets)))
+        jsonl_lines.append(json.dumps({
+            "image": str(item.path), "width": image.shape[1], "height": image.shape[0],
+            "faces": [{"box": [round(float(v), 2) for v in box], "score": round(float(s), 5)}
+                      for box, s in zip(dets.boxes, dets.scores)],
+        }))
+        if draw:
+            drawn = cv2.cvtColor(draw_boxes(image, dets, draw_scores), cv2.COLOR_RGB2BGR)
+            target = out_dir / "annotated" / item.relative
+            if target.suffix.lower() not in IMAGE_SUFFIXES:
+                target = target.with_suffix(".png")
+            with atomic_path(target) as tmp:
+                if not cv2.imwrite(str(tmp), drawn):
+                    raise OSError(f"{target}: could not write the annotated image")
+        summary.images += 1
+        summary.faces += len(dets)
+    write_text_atomic(out_dir / "detections.jsonl", "\n".join(jsonl_lines) + ("\n" if jsonl_lines else ""))
+    summary.seconds = time.perf_counter() - start
+    return summary

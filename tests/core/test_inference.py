@@ -1,0 +1,128 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from core import Detector, InferenceConfig, build_ssh, model_config
+from core.fold import fold_batchnorm
+from core.inference import _FlatOutputs
+from core.postprocess import select_detections
+from core.preprocess import resize_scale
+
+
+@pytest.fixture(scope="module")
+def lite_model():
+    torch.manual_seed(0)
+    model = build_ssh(model_config("ssh_lite")).eval()
+    for m in model.modules():  # non-trivial BatchNorm statistics, so folding is really exercised
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.3, 0.3)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+    return model
+
+
+def test_resize_rule_of_the_paper():
+    assert resize_scale(683, 1024, 1200, 1600) == 1600 / 1024  # long side binds
+    assert resize_scale(600, 800, 1200, 1600) == 2.0  # short side binds: 1200 x 1600
+    assert resize_scale(480, 640, None, None) == 1.0
+    assert resize_scale(1080, 1920, None, 1280) == 1280 / 1920
+
+
+def test_folding_batchnorm_keeps_outputs(lite_model):
+    x = torch.randn(1, 3, 96, 128)
+    with torch.no_grad():
+        a = _FlatOutputs(lite_model)(x)
+        b = _FlatOutputs(fold_batchnorm(lite_model))(x)
+    assert all(torch.allclose(p, q, atol=1e-4) for p, q in zip(a, b))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fold_batchnorm(lite_model).modules())
+
+
+def test_cpu_fast_path_matches_eager_on_several_shapes(lite_model):
+    cfg = model_config("ssh_lite")
+    fast = Detector(lite_model, cfg, device="cpu")
+    eager = Detector(lite_model, cfg, device="cpu", optimize=False)
+    for shape in [(1, 3, 480, 640), (1, 3, 333, 257), (2, 3, 200, 300)]:
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            a = fast._forward(x)
+            b = eager._forward(x)
+        for (ca, ba), (cb, bb) in zip(a, b):
+            assert torch.allclose(ca, cb, atol=1e-3) and torch.allclose(ba, bb, atol=1e-3)
+
+
+def test_detect_returns_sorted_boxes_in_original_pixels(lite_model):
+    det = Detector(lite_model, model_config("ssh_lite"), device="cpu",
+                   inference=InferenceConfig(short_side=300, max_side=600, score_threshold=0.3))
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), rng.integers(0, 255, (500, 377, 3), dtype=np.uint8)]
+    results = det.detect(frames)
+    assert len(results) == 2
+    for frame, r in zip(frames, results):
+        assert r.boxes.dtype == np.float32 and r.boxes.shape == (len(r), 4)
+        assert np.all(np.diff(r.scores) <= 0) and np.all(r.scores > 0.3)
+        h, w = frame.shape[:2]
+        assert r.boxes[:, 0::2].max(initial=0) <= w and r.boxes[:, 1::2].max(initial=0) <= h
+        assert r.boxes.min(initial=0) >= 0
+
+
+def test_batched_forward_equals_single_frames(lite_model):
+    det = Detector(lite_model, model_config("ssh_lite"), device="cpu")
+    x = torch.randn(3, 3, 120, 160)
+    with torch.no_grad():
+        batched = det._forward(x)
+        for i in range(3):
+            single = det._forward(x[i:i + 1])
+            for (cb, bb), (cs, bs) in zip(batched, single):
+                assert torch.allclose(cb[i:i + 1], cs, atol=1e-4) and torch.allclose(bb[i:i + 1], bs, atol=1e-4)
+
+
+def test_empty_result_shapes(lite_model):
+    det = Detector(lite_model, model_config("ssh_lite"), device="cpu",
+                   inference=InferenceConfig(short_side=None, max_side=None, score_threshold=0.999999))
+    [r] = det.detect([np.zeros((64, 64, 3), np.uint8)])
+    assert r.boxes.shape == (0, 4) and r.scores.shape == (0,)
+    assert det.detect([]) == []
+
+
+def test_bad_frames_are_rejected(lite_model):
+    det = Detector(lite_model, model_config("ssh_lite"), device="cpu")
+    with pytest.raises(ValueError, match="RGB uint8"):
+        det.detect([np.zeros((10, 10), np.uint8)])
+    with pytest.raises(ValueError, match="RGB uint8"):
+        det.detect([np.zeros((10, 10, 3), np.float32)])
+
+
+def test_pyramid_mode_runs_four_scales(lite_model):
+    calls = []
+    det = Detector(lite_model, model_config("ssh_lite"), device="cpu",
+                   inference=InferenceConfig(pyramid=True, score_threshold=0.45))
+    original = det._candidates
+
+    def spy(frames, scale_for, skip_levels=()):
+        calls.append((scale_for(100, 150), skip_levels))
+        return original(frames, scale_for, skip_levels)
+
+    det._candidates = spy
+    det.detect([np.full((100, 150, 3), 128, np.uint8)])
+    base = 8.0  # short side 100 -> 800 (long side 1200 is exactly the cap)
+    assert [round(s, 4) for s, _ in calls] == [round(base * k / 800, 4) for k in (500, 800, 1200, 1600)]
+    assert [skip for _, skip in calls] == [(), (), (), ("m3",)]
+
+
+def test_nms_uses_plus_one_iou_and_keeps_images_apart():
+    boxes = torch.tensor([[[0.0, 0, 9, 9], [5, 0, 14, 9], [100, 100, 120, 120]],
+                          [[0.0, 0, 9, 9], [0, 0, 9, 9], [0, 0, 0, 0]]])
+    scores = torch.tensor([[0.9, 0.8, 0.7], [0.6, 0.95, 0.01]])
+    # "+1" IoU of the first two boxes is 50/150 = 0.333 > 0.3 -> suppressed (plain IoU would be 45/135 too)
+    out = select_detections(boxes, scores, score_threshold=0.05, nms_threshold=0.3)
+    assert out[0][1].tolist() == pytest.approx([0.9, 0.7])
+    assert out[1][1].tolist() == pytest.approx([0.95])
+
+
+def test_core_does_not_import_av_or_qt():
+    code = "import sys, core; core.Detector; print('av' in sys.modules, 'PyQt6' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

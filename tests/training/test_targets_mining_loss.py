@@ -1,0 +1,97 @@
+import math
+
+import torch
+
+from core.config import LevelSpec
+from training.loss import smooth_l1, ssh_loss
+from training.mining import ohem_sample
+from training.targets import assign_targets
+
+
+def test_labels_positive_negative_ignored_and_border():
+    anchors = torch.tensor([
+        [0.0, 0, 15, 15],    # identical to the face -> IoU 1 -> positive
+        [100, 100, 115, 115],  # far away -> background
+        [4, 0, 19, 15],      # IoU 12*16 / (2*256 - 192) = 0.6 -> positive
+        [8, 0, 23, 15],      # IoU 8*16 / (512 - 128) = 0.333 -> ignored (between 0.3 and 0.5)
+        [-8, -8, 23, 23],    # pokes outside the image -> ignored by the border rule 0
+    ])
+    face = torch.tensor([[0.0, 0, 15, 15]])
+    labels, deltas = assign_targets(anchors, face, height=200, width=200, allowed_border=0)
+    assert labels.tolist() == [1, 0, 1, -1, -1]
+    assert torch.allclose(deltas[0], torch.zeros(4))
+    assert abs(deltas[2, 0].item() - (-4 / 16)) < 1e-6  # dx = (8 - 12) / 16
+    labels_m3, _ = assign_targets(anchors, face, height=200, width=200, allowed_border=512)
+    assert labels_m3[4] != -1  # M3's 512-px border keeps it (IoU 256/1024 = 0.25 -> background)
+
+
+def test_image_without_faces_gives_only_background_inside():
+    anchors = torch.tensor([[0.0, 0, 15, 15], [-8, -8, 23, 23]])
+    labels, _ = assign_targets(anchors, torch.zeros(0, 4), 100, 100, 0)
+    assert labels.tolist() == [0, -1]
+
+
+def test_face_that_fits_no_module_has_no_positive():
+    anchors = torch.tensor([[0.0, 0, 15, 15], [-8, -8, 23, 23], [8, 8, 23, 23]])
+    tiny = torch.tensor([[2.0, 2, 5, 5]])  # 4 px: IoU with the 16-px anchor is 16/256 < 0.3 -> negative
+    labels, _ = assign_targets(anchors, tiny, 100, 100, allowed_border=512)
+    assert (labels == 1).sum() == 0 and labels[0] == 0
+    huge = torch.tensor([[0.0, 0, 299, 299]])
+    labels, _ = assign_targets(anchors, huge, 400, 400, allowed_border=512)
+    assert (labels == 1).sum() == 0
+
+
+def test_all_anchors_outside_means_all_are_used():
+    anchors = torch.tensor([[-8.0, -8, 23, 23]])
+    labels, _ = assign_targets(anchors, torch.zeros(0, 4), 10, 10, 0)
+    assert labels.tolist() == [0]
+
+
+def test_ohem_keeps_hardest_positives_and_fills_with_hardest_negatives():
+    labels = torch.tensor([[1] * 100 + [0] * 500 + [-1] * 10])
+    prob = torch.cat([torch.linspace(0.0, 0.99, 100), torch.linspace(0.0, 0.99, 500), torch.rand(10)]).unsqueeze(0)
+    sampled = ohem_sample(labels, prob)
+    pos = torch.nonzero(sampled[0] == 1).flatten()
+    neg = torch.nonzero(sampled[0] == 0).flatten()
+    assert pos.tolist() == list(range(64))  # lowest face probability among positives
+    assert neg.tolist() == list(range(100 + 500 - 192, 600))  # highest among negatives
+    assert (sampled[0, 600:] == -1).all()
+
+
+def test_ohem_with_few_positives_and_few_negatives():
+    labels = torch.tensor([[1] * 10 + [0] * 300, [1] * 3 + [0] * 20 + [-1] * 287])
+    prob = torch.rand(2, 310)
+    sampled = ohem_sample(labels, prob)
+    assert (sampled[0] == 1).sum() == 10 and (sampled[0] == 0).sum() == 246
+    assert (sampled[1] == 1).sum() == 3 and (sampled[1] == 0).sum() == 20  # fewer than 256 in all
+
+
+def test_smooth_l1_sigma_3():
+    x = torch.tensor([0.05, -0.05, 0.5, -2.0])
+    expected = [4.5 * 0.0025, 4.5 * 0.0025, 0.5 - 1 / 18, 2.0 - 1 / 18]
+    assert torch.allclose(smooth_l1(x), torch.tensor(expected))
+
+
+def test_loss_by_hand_on_a_tiny_level():
+    level = LevelSpec("m1", 8, (16,), 8, 0)
+    # feature map 1 x 2 -> anchors [0,0,15,15] and [8,0,23,15]; image 16 x 24 (second anchor inside)
+    cls = torch.zeros(1, 2, 1, 2)
+    cls[0, 1, 0, 0] = 2.0  # face logit of anchor 0
+    deltas = torch.zeros(1, 4, 1, 2)
+    deltas[0, 0, 0, 0] = 0.5  # dx of anchor 0
+    face = [torch.tensor([[0.0, 0, 15, 15]])]
+    losses = ssh_loss([(cls, deltas)], (level,), face, [(16, 24)])
+    # anchor 0: positive, CE = log(1 + e^-2); anchor 1: IoU 0.333 -> ignored. One sampled anchor.
+    assert abs(losses["cls_m1"].item() - math.log(1 + math.exp(-2))) < 1e-6
+    assert abs(losses["reg_m1"].item() - (0.5 - 1 / 18)) < 1e-6
+
+
+def test_loss_on_an_image_without_faces_is_background_only():
+    level = LevelSpec("m1", 8, (16,), 8, 0)
+    cls = torch.zeros(1, 2, 2, 2, requires_grad=True)
+    deltas = torch.zeros(1, 4, 2, 2, requires_grad=True)
+    losses = ssh_loss([(cls, deltas)], (level,), [torch.zeros(0, 4)], [(24, 24)])
+    assert abs(losses["cls_m1"].item() - math.log(2)) < 1e-6  # the one inside anchor, p = 0.5
+    assert losses["reg_m1"].item() == 0
+    sum(losses.values()).backward()
+    assert deltas.grad.abs().sum() == 0 and cls.grad.abs().sum() > 0
