@@ -85,16 +85,18 @@ class Capture:
     Args:
         queue_size: capacity of the file queue (back-pressure beyond it).
         realtime: pace file frames to their timestamps (viewer); False decodes as fast as consumed.
+        latest_only: hand over through a one-slot mailbox (default: for live sources only).
         start, end: seconds; decoding starts at the keyframe before ``start`` and drops earlier frames.
         frame_threads: decoder threads; frame threading (faster, adds delay) is used for files only.
     """
 
     def __init__(self, spec: SourceSpec | str, *, queue_size: int = 8, realtime: bool = False,
                  start: float | None = None, end: float | None = None, open_timeout: float = 10.0,
-                 read_timeout: float = 5.0, frame_threads: int = 2):
+                 read_timeout: float = 5.0, frame_threads: int = 2, latest_only: bool | None = None):
         self.spec = parse_source(spec) if isinstance(spec, str) else spec
         self.live = self.spec.kind.is_live
-        self.frames = LatestSlot() if self.live else BoundedQueue(queue_size)
+        latest_only = self.live if latest_only is None else latest_only  # the viewer plays files this way too
+        self.frames = LatestSlot() if latest_only else BoundedQueue(queue_size)
         self.realtime = realtime and not self.live
         self.start_time, self.end_time = start, end
         self.open_timeout, self.read_timeout = open_timeout, read_timeout

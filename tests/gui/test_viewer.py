@@ -1,0 +1,123 @@
+"""The viewer, offscreen: frames with boxes, live threshold, pause/seek/snapshot/record, clean close."""
+import threading
+import time
+
+import av
+import pytest
+from PyQt6.QtGui import QColor
+
+from conftest import DATA
+from core import Detector
+from gui.main_window import MainWindow
+from sshvideo.models import load_detector
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def window(qtbot, confident_checkpoint):
+    def factory(weights, device):
+        return load_detector(weights or str(confident_checkpoint), device=device, threshold=0.05)
+
+    win = MainWindow(factory, device="cpu", threshold=0.5)
+    qtbot.addWidget(win)
+    win.resize(800, 600)
+    win.show()
+    yield win
+    win.close()
+
+
+def count_colour(image, predicate):
+    hits = 0
+    for y in range(0, image.height(), 2):
+        for x in range(0, image.width(), 2):
+            if predicate(QColor(image.pixel(x, y))):
+                hits += 1
+    return hits
+
+
+def greenish(c):
+    return c.green() > 200 and c.red() < 60 and c.blue() < 90
+
+
+def test_shows_frames_with_score_coloured_boxes_and_threshold_slider(qtbot, window, clip_factory):
+    clip = clip_factory(frames=60, size=(320, 240), fps=20)
+    assert window.open_source(str(clip))
+    with qtbot.waitSignal(window.frame_shown, timeout=10000):
+        pass
+    qtbot.wait(50)
+    dets = window.view.visible_detections()
+    assert dets is not None and len(dets) > 0 and dets.scores.min() > 0.95  # crafted model: ~0.997
+    shot = window.view.grab().toImage()
+    assert count_colour(shot, greenish) > 20  # green boxes for scores near 1.0
+    window.threshold_slider.setValue(100)  # 1.00: nothing above it
+    qtbot.wait(50)
+    assert len(window.view.visible_detections()) == 0
+    assert count_colour(window.view.grab().toImage(), greenish) == 0
+    window.threshold_slider.setValue(50)
+    assert len(window.view.visible_detections()) > 0
+
+
+def test_pause_seek_snapshot_and_record(qtbot, window, clip_factory, tmp_path):
+    clip = clip_factory(frames=80, size=(320, 240), fps=20)
+    assert window.open_source(str(clip))
+    qtbot.waitSignal(window.frame_shown, timeout=10000).wait()
+    window.start_recording(tmp_path / "rec.mp4")
+    qtbot.wait(300)
+    window.toggle_pause()
+    assert window.session.capture.paused and window.play_action.text() == "Play"
+    qtbot.wait(300)
+    shown = window.frames_shown
+    qtbot.wait(400)
+    assert window.frames_shown <= shown + 1  # at most the frame that was in flight
+    window.toggle_pause()
+    window.seek(3.0)
+    qtbot.waitUntil(lambda: getattr(window, "_last_time", 0) >= 3.0, timeout=5000)
+    snap = window.save_snapshot(tmp_path / "snap.png")
+    from PyQt6.QtGui import QImage
+
+    image = QImage(str(snap))
+    assert (image.width(), image.height()) == (320, 240) and count_colour(image, greenish) > 10
+    window.stop_recording()
+    with av.open(str(tmp_path / "rec.mp4")) as c:
+        assert len(list(c.decode(video=0))) >= 3
+
+
+def test_errors_show_in_the_window_and_it_stays_usable(qtbot, window, tmp_path, clip_factory):
+    bad = tmp_path / "broken.mp4"
+    bad.write_text("not a video")
+    assert not window.open_source(str(bad))
+    assert window.banner.isVisible() and "broken.mp4" in window.banner.text()
+    assert not window.set_weights(str(tmp_path / "missing.pt"))
+    assert "checkpoint not found" in window.banner.text()
+    assert window.open_source(str(clip_factory(frames=10)))  # still works afterwards
+    assert not window.banner.isVisible()
+    with qtbot.waitSignal(window.ended, timeout=15000) as blocker:
+        pass
+    assert blocker.args == ["end of stream"]
+
+
+def test_real_clip_and_clean_close_within_a_second(qtbot, confident_checkpoint):
+    def factory(weights, device):
+        return Detector.from_checkpoint(confident_checkpoint, device="cpu")
+
+    win = MainWindow(factory, device="cpu")
+    qtbot.addWidget(win)
+    win.show()
+    assert win.open_source(str(DATA / "closeup_988.mp4"))
+    qtbot.waitSignal(win.frame_shown, timeout=10000).wait()
+    assert win.session.info.width == 988
+    t0 = time.perf_counter()
+    win.close()
+    assert time.perf_counter() - t0 < 1.0
+    names = [t.name for t in threading.enumerate()]
+    assert "detect-worker" not in names and not any(n.startswith("capture:") for n in names)
+
+
+def test_live_source_and_status_bar(qtbot, window):
+    assert window.open_source("lavfi:testsrc2=size=320x240:rate=25")
+    qtbot.waitSignal(window.frame_shown, timeout=10000).wait()
+    qtbot.wait(1200)
+    window._update_status()
+    text = window.status_label.text()
+    assert "320×240" in text and "detector" in text and "dropped" in text and "device cpu" in text
