@@ -92,6 +92,13 @@ class StepRunner:
 
 
 @dataclass
+class TrainResult:
+    checkpoint: Path | None  # out_dir/last.pt on the main process, None on the others
+    model: SSH  # the trained network (unwrapped), on its training device
+    steps: int
+
+
+@dataclass
 class RunState:
     step: int = 0
     best_metric: float = -1.0
@@ -135,8 +142,8 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
           evaluator: Evaluator | None = None, resume: str | Path | None = None,
           init_from: str | Path | None = None, backbone_weights: str | None = None,
           data_description: list[str] | None = None, inference: InferenceConfig | None = None,
-          progress: bool = True) -> Path:
-    """Train and return the path of the final checkpoint (``out_dir/last.pt``).
+          progress: bool = True) -> TrainResult:
+    """Train; return the final checkpoint path (``out_dir/last.pt``) and the trained model.
 
     Args:
         samples: training samples (any reader); sharded over ``torchrun`` processes.
@@ -286,4 +293,4 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
         if tb:
             tb.close()
         cleanup(info)
-    return out_dir / "last.pt"
+    return TrainResult(out_dir / "last.pt" if info.is_main else None, model, state.step)

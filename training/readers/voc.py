@@ -1,0 +1,58 @@
+"""Pascal VOC XML: one ``<annotation>`` per image with ``<object><bndbox>`` in 1-based inclusive pixels.
+
+Every object counts as a face unless ``names`` restricts them (face-mask sets label faces
+"with_mask", "without_mask", "mask_weared_incorrect"). Images are looked up next to the XML, in
+``../JPEGImages`` and in ``../images``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from training.readers.checks import checked_box
+from training.readers.safe_xml import number, parse_xml
+from training.samples import Sample
+from training.wider import LabelFormatError
+
+
+def _find_image(xml: Path, filename: str) -> Path:
+    if Path(filename).is_absolute() or ".." in Path(filename).parts:
+        raise LabelFormatError(f"{xml}: <filename> must be a plain file name, got {filename!r}")
+    for folder in (xml.parent, xml.parent.parent / "JPEGImages", xml.parent.parent / "images"):
+        if (folder / filename).is_file():
+            return folder / filename
+    raise LabelFormatError(f"{xml}: image {filename!r} not found next to it, in ../JPEGImages or ../images")
+
+
+def read_voc_file(xml: Path, names: set[str] | None = None) -> Sample:
+    root = parse_xml(xml)
+    if root.tag != "annotation":
+        raise LabelFormatError(f"{xml}: root element is <{root.tag}>, expected <annotation>")
+    filename = (root.findtext("filename") or "").strip()
+    if not filename:
+        raise LabelFormatError(f"{xml}: missing <filename>")
+    size = root.find("size")
+    w = number(size, "width", xml, "<size>") if size is not None else None
+    h = number(size, "height", xml, "<size>") if size is not None else None
+    boxes = []
+    for i, obj in enumerate(root.findall("object")):
+        name = (obj.findtext("name") or "").strip()
+        if names is not None and name.lower() not in names:
+            continue
+        bb = obj.find("bndbox")
+        where = f"{xml}: <object> {i + 1} ({name})"
+        if bb is None:
+            raise LabelFormatError(f"{where}: missing <bndbox>")
+        xmin, ymin, xmax, ymax = (number(bb, k, xml, f"<object> {i + 1}") for k in ("xmin", "ymin", "xmax", "ymax"))
+        boxes.append(checked_box(xmin - 1, ymin - 1, xmax, ymax, w, h, where))
+    return Sample(_find_image(xml, filename), np.array(boxes, np.float32).reshape(-1, 4))
+
+
+def read_voc(path: str | Path, names: set[str] | None = None) -> list[Sample]:
+    """A single VOC XML file, or a folder of them (searched recursively)."""
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(path.rglob("*.xml"))
+    if not files:
+        raise LabelFormatError(f"{path}: no Pascal VOC .xml files found")
+    return [read_voc_file(f, names) for f in files]

@@ -1,0 +1,44 @@
+"""Decode each labelled video once and keep its labelled frames as images for training."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+
+from training.images import ImageReadError
+from training.samples import Sample
+
+
+def materialize_video_frames(samples: list[Sample], cache_dir: str | Path) -> list[Sample]:
+    """Replace video-frame samples by image samples under ``cache_dir`` (PNG, decoded in one pass per video)."""
+    import av
+
+    cache_dir = Path(cache_dir)
+    by_video: dict[Path, list[int]] = defaultdict(list)
+    for i, s in enumerate(samples):
+        if s.frame_index is not None:
+            by_video[Path(s.source)].append(i)
+    out = list(samples)
+    for v, (video, indices) in enumerate(by_video.items()):
+        wanted = {samples[i].frame_index: i for i in indices}
+        folder = cache_dir / f"{v:03d}_{video.stem}"
+        folder.mkdir(parents=True, exist_ok=True)
+        last = max(wanted)
+        try:
+            with av.open(str(video)) as container:
+                for index, frame in enumerate(container.decode(video=0)):
+                    if index in wanted:
+                        path = folder / f"{index:07d}.png"
+                        if not path.exists():
+                            cv2.imwrite(str(path), frame.to_ndarray(format="bgr24"))
+                        s = samples[wanted[index]]
+                        out[wanted[index]] = Sample(path, s.boxes, invalid=s.invalid)
+                    if index >= last:
+                        break
+        except (av.FFmpegError, OSError) as exc:
+            raise ImageReadError(f"{video}: cannot decode ({exc})") from exc
+        missing = [f for f, i in wanted.items() if out[i].frame_index is not None]
+        if missing:
+            raise ImageReadError(f"{video}: frames {missing[:5]} not found (video has fewer frames)")
+    return out
