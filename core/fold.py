@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import copy
 
+import torch
 from torch import nn
+
+from core.config import Normalization
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 
@@ -29,3 +32,26 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
             for j, layer in enumerate(fused):
                 seq.add_module(str(j), layer)
     return model
+
+
+def fold_input_normalization(model: nn.Module, norm: Normalization) -> tuple[nn.Module, torch.Tensor]:
+    """Move the per-channel input scaling (and a BGR channel swap) into the first convolution.
+
+    The network input ``(pixel[order] · scale − mean) / std`` equals ``m · (pixel[order] − offset)`` with
+    ``m = scale / std`` and ``offset = mean / scale``. Scaling the first conv's input channels by ``m``
+    (and permuting them for BGR) lets preprocessing be a single ``pixel − offset`` on RGB pixels; its
+    zero padding still corresponds to a normalised value of 0, so outputs are unchanged.
+
+    Returns:
+        (a copy of ``model`` with the folded first conv, offset (3,) float32 in RGB order).
+    """
+    model = copy.deepcopy(model)
+    conv = model.backbone.input_conv
+    multiplier = torch.tensor(norm.scale) / torch.tensor(norm.std)
+    offset = torch.tensor(norm.mean) / norm.scale
+    with torch.no_grad():
+        weight = conv.weight * multiplier.view(1, 3, 1, 1)
+        if norm.channel_order == "BGR":  # the weights expect B, G, R: reorder them for RGB input
+            weight, offset = weight.flip(1), offset.flip(0)
+        conv.weight.copy_(weight)
+    return model, offset.float()

@@ -22,7 +22,7 @@ from torch import nn
 
 from core.checkpoint import Checkpoint, load_checkpoint
 from core.config import ModelConfig
-from core.fold import fold_batchnorm
+from core.fold import fold_batchnorm, fold_input_normalization
 from core.postprocess import level_candidates, select_detections
 from core.preprocess import prepare_batch, resize_scale
 
@@ -108,7 +108,9 @@ class Detector:
         self.config = config
         self.inference = inference or InferenceConfig()
         self.amp_dtype = autocast_dtype(self.device) if optimize else None
-        model = fold_batchnorm(model).to(self.device)
+        model, offset = fold_input_normalization(fold_batchnorm(model), config.normalization)
+        model = model.to(self.device)
+        self.pixel_offset = offset.to(self.device)
         self.channels_last = optimize and self.device.type in ("cpu", "cuda")
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -167,7 +169,7 @@ class Detector:
 
     def _candidates(self, frames, scale_for, skip_levels: tuple[str, ...] = ()):
         """(N, M, 4) boxes and (N, M) scores before threshold/NMS, from one forward pass."""
-        batch = prepare_batch(frames, self.device, self.config.normalization, scale_for)
+        batch = prepare_batch(frames, self.device, self.pixel_offset, scale_for)
         outputs = self._forward(batch.images)
         per_level = [level_candidates(out, level, self.inference.top_k_per_level, batch.sizes, batch.scales,
                                       self.inference.score_threshold)

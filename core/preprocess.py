@@ -76,12 +76,16 @@ class Batch:
     scales: torch.Tensor
 
 
-def prepare_batch(frames, device: torch.device, norm: Normalization,
+def prepare_batch(frames, device: torch.device, pixel_offset: torch.Tensor,
                   scale_for: Callable[[int, int], float], pad_to: int = 32) -> Batch:
-    """Resize (bilinear, like cv2.INTER_LINEAR), normalise and pad frames into one batch.
+    """Resize (bilinear, like cv2.INTER_LINEAR), centre and pad frames into one batch.
+
+    The images are ``pixel − pixel_offset`` (RGB): the rest of the input normalisation lives in the
+    model's first convolution (``core.fold.fold_input_normalization``), so this is one pass per frame.
 
     Args:
         frames: RGB uint8 (H, W, 3) numpy arrays or tensors (any device).
+        pixel_offset: (3,) float32 per-channel offset, on ``device``.
         scale_for: (height, width) -> resize factor of that frame.
     """
     tensors, sizes, scales = [], [], []
@@ -89,14 +93,16 @@ def prepare_batch(frames, device: torch.device, norm: Normalization,
         pixels = frame_to_tensor(frame, device)
         h, w = pixels.shape[:2]
         scale = scale_for(h, w)
-        image = normalize_hwc(pixels, norm).permute(2, 0, 1).unsqueeze(0)  # (1, 3, H, W) channels-last
+        image = torch.sub(pixels, pixel_offset).permute(2, 0, 1).unsqueeze(0)  # float (1, 3, H, W), channels-last
         new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
         if (new_h, new_w) != (h, w):
             image = F.interpolate(image, size=(new_h, new_w), mode="bilinear", align_corners=False)
         tensors.append(image)
         sizes.append((new_h, new_w))
         scales.append(scale)
-    if len(tensors) == 1 or all(t.shape == tensors[0].shape for t in tensors):
+    if len(tensors) == 1:
+        images = tensors[0]
+    elif all(t.shape == tensors[0].shape for t in tensors):
         images = torch.cat(tensors)
     else:
         pad_h = math.ceil(max(s[0] for s in sizes) / pad_to) * pad_to

@@ -1,7 +1,7 @@
 """Backbone registry: the only place where a backbone name becomes a module.
 
 A backbone maps an image batch (N, 3, H, W) to ``(c4, c5)``: features at stride 8 and stride 16
-(sizes ceil(H/8) and ceil(H/16)), with channel counts given by its ``out_channels`` attribute.
+(sizes ceil(H/8) and ceil(H/16)), with channel counts given by its ``out_channels`` attribute; ``input_conv`` is its first convolution.
 """
 from __future__ import annotations
 

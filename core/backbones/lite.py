@@ -30,6 +30,10 @@ class LiteBackbone(nn.Module):
             stages.append(nn.Sequential(*layers))
         self.stages = nn.ModuleList(stages)
 
+    @property
+    def input_conv(self) -> nn.Conv2d:
+        return self.stem[0]
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, 3, H, W) -> c4 (N, 64, ⌈H/8⌉, ⌈W/8⌉), c5 (N, 128, ⌈H/16⌉, ⌈W/16⌉)."""
         c4 = self.stages[1](self.stages[0](self.stem(x)))

@@ -48,6 +48,10 @@ class VGG16Backbone(nn.Module):
             if int(name[4]) in FROZEN_BLOCKS:
                 conv.requires_grad_(False)
 
+    @property
+    def input_conv(self) -> nn.Conv2d:
+        return self.convs["conv1_1"]
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, 3, H, W) -> conv4_3 (N, 512, ⌈H/8⌉, ⌈W/8⌉), conv5_3 (N, 512, ⌈H/16⌉, ⌈W/16⌉), post-ReLU."""
         conv4_3 = None

@@ -126,3 +126,19 @@ def test_core_does_not_import_av_or_qt():
     code = "import sys, core; core.Detector; print('av' in sys.modules, 'PyQt6' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("order", ["RGB", "BGR"])
+def test_input_normalisation_folded_into_the_first_conv_is_exact(lite_model, order):
+    from core.config import Normalization
+    from core.fold import fold_input_normalization
+    from core.preprocess import normalize_hwc
+
+    norm = Normalization(order, 1.0, (102.98, 115.95, 122.77), (1.0, 1.0, 1.0)) if order == "BGR" else \
+        Normalization()
+    pixels = torch.randint(0, 256, (1, 37, 53, 3), dtype=torch.uint8)
+    folded, offset = fold_input_normalization(lite_model, norm)
+    with torch.no_grad():
+        expected = _FlatOutputs(lite_model)(normalize_hwc(pixels, norm).permute(0, 3, 1, 2))
+        got = _FlatOutputs(folded)((pixels - offset).permute(0, 3, 1, 2))
+    assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(expected, got))

@@ -1,0 +1,82 @@
+"""Accuracy and speed against the peers, in one run: WIDER FACE val easy / medium / hard AP (official
+protocol, restricted to the images in ../shared/data/wider/val) and ms per 640×480 frame.
+
+    python bench/accuracy.py [--weights CKPT] [--threads 2] [--sizes native,1200:1600]
+
+Peers run at their authors' WIDER protocol (YuNet, RetinaFace: the image's own size; ULFD: its fixed
+input) through the peers' runner; ours at each of --sizes. Timing: end-to-end detect() at 640×480 with
+the deployment threshold, median, same threads, same image, same run.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from common import GT, PEERS, VAL, markdown_table, median_ms, peer_timing, pin_threads, test_frame_rgb
+
+PEER_NAMES = ["yunet", "retinaface_mnet025", "ulfd_rfb640", "ulfd_rfb320"]
+
+
+def evaluate_dir(pred_dir: Path):
+    from training.wider_eval import evaluate_wider, image_keys_in, load_wider_ground_truth, read_prediction_dir
+
+    keys = image_keys_in(VAL / "images")
+    return evaluate_wider(read_prediction_dir(pred_dir, keys), load_wider_ground_truth(GT), keys).ap
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--weights", help="checkpoint (default: the embedded model)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--sizes", default="native", help="comma-separated detection sizes for our model")
+    ap.add_argument("--skip-peers", action="store_true")
+    args = ap.parse_args(argv)
+    pin_threads(args.threads)
+    import torch
+
+    from sshvideo.models import default_weights, load_detector
+    from training.evaluate import format_wider_file, predict_wider_images
+    from training.wider_eval import image_keys_in
+
+    weights = args.weights or default_weights()
+    keys = image_keys_in(VAL / "images")
+    rows = []
+    timing_detector = load_detector(weights, device="cpu", threshold=0.5, size="native")
+    frame = test_frame_rgb()
+    with torch.inference_mode():
+        our_ms = median_ms(lambda: timing_detector.detect([frame]))
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes.split(","):
+            detector = load_detector(weights, device="cpu", size=size)
+            preds = predict_wider_images(detector, VAL / "images", keys)
+            out = Path(tmp) / f"ours_{size.replace(':', 'x')}"
+            for key, rows_ in preds.items():
+                (out / key).parent.mkdir(parents=True, exist_ok=True)
+                (out / f"{key}.txt").write_text(format_wider_file(key.split("/")[1], rows_))
+            ap_ = evaluate_dir(out)
+            rows.append([f"ssh_lite (ours), {size}", f"{ap_['easy']:.3f}", f"{ap_['medium']:.3f}", f"{ap_['hard']:.3f}",
+                         f"{our_ms:.1f}"])
+        if not args.skip_peers:
+            for name in PEER_NAMES:
+                out = Path(tmp) / name
+                proc = subprocess.run([sys.executable, str(PEERS / "run_peer.py"), "--detector", name, "--images",
+                                       str(VAL / "images"), "--out", str(out), "--threads", str(args.threads)],
+                                      capture_output=True, text=True)
+                if proc.returncode:
+                    print(f"{name} failed: {proc.stderr[-300:]}", file=sys.stderr)
+                    continue
+                ap_ = evaluate_dir(out)
+                timing = peer_timing(name, "640x480", args.threads)
+                rows.append([name, f"{ap_['easy']:.3f}", f"{ap_['medium']:.3f}", f"{ap_['hard']:.3f}",
+                             f"{timing['median_ms']:.1f}" if timing else "-"])
+    print(f"WIDER FACE val, {len(keys)} images, official protocol; ms: end-to-end at 640×480, {args.threads} threads; "
+          f"weights: {weights}")
+    print(markdown_table(["detector", "easy AP", "medium AP", "hard AP", "ms / 640×480 frame"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Helpers shared by the benchmark scripts: thread pinning, timing, the peers' runner, tables."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SHARED_PEERS = SHARED / "peers"
+PEER_CACHE = Path.home() / ".cache" / "sshvideo-bench" / "peers"
+
+
+def prepared_peers() -> Path:
+    """The peers' folder with its derived ONNX files (ULFD without initializer inputs).
+
+    ``../shared/peers`` may be read-only, so it is copied once to a cache folder where the peers' own
+    tools derive the files (needs ``pip install onnx onnxruntime``: the ``bench`` extra).
+    """
+    import shutil
+
+    derived = ["ulfd_version-RFB-320", "ulfd_version-RFB-640", "ulfd_version-slim-320"]
+    if all((SHARED_PEERS / "weights" / f"{d}_noinit.onnx").is_file() for d in derived):
+        return SHARED_PEERS
+    if not PEER_CACHE.is_dir():
+        shutil.copytree(SHARED_PEERS, PEER_CACHE, ignore=shutil.ignore_patterns("venv", "results"))
+        for d in derived:
+            subprocess.run([sys.executable, str(PEER_CACHE / "tools" / "strip_initializer_inputs.py"),
+                            str(PEER_CACHE / "weights" / f"{d}.onnx"), str(PEER_CACHE / "weights" / f"{d}_noinit.onnx")],
+                           check=True, capture_output=True)
+    return PEER_CACHE
+
+
+PEERS = prepared_peers() if SHARED_PEERS.is_dir() else SHARED_PEERS
+TEST_IMAGE = SHARED_PEERS / "test_images" / "ulfd_1.jpg"  # the image the peers' README times
+VAL = SHARED / "data" / "wider" / "val"
+GT = SHARED / "data" / "wider" / "eval_gt"
+CLIP_720P = SHARED / "data" / "videos" / "talking_head_720p.mp4"
+
+
+def pin_threads(n: int) -> None:
+    """Same rule as the peers' runner: n cores, n intra-op threads (call before heavy imports run work)."""
+    for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[k] = str(n)
+    try:
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:n]))
+    except (AttributeError, OSError):
+        pass
+    import torch
+
+    torch.set_num_threads(n)
+
+
+def median_ms(fn, iters: int = 40, warmup: int = 3, max_seconds: float = 20.0, sync=None) -> float:
+    """Median wall time of ``fn()`` in ms (at least 3 runs, at most ``iters`` or ``max_seconds``)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while (len(times) < iters and time.perf_counter() - start < max_seconds) or len(times) < 3:
+        t0 = time.perf_counter()
+        fn()
+        if sync:
+            sync()
+        times.append((time.perf_counter() - t0) * 1000)
+    return float(np.median(times))
+
+
+def test_frame_rgb(width: int = 640, height: int = 480) -> np.ndarray:
+    """The peers' timing image, resized as they resize it (INTER_AREA), as RGB."""
+    import cv2
+
+    img = cv2.resize(cv2.imread(str(TEST_IMAGE)), (width, height), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def peer_timing(detector: str, size: str = "640x480", threads: int = 2) -> dict | None:
+    """Run the peers' own timing mode in a subprocess (so its thread pinning happens before imports)."""
+    runner = PEERS / "run_peer.py"
+    if not runner.is_file():
+        return None
+    proc = subprocess.run([sys.executable, str(runner), "--detector", detector, "--time", "--size", size,
+                           "--threads", str(threads), "--iters", "40", "--warmup", "3", "--max-seconds", "20"],
+                          capture_output=True, text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        print(f"peer {detector} failed: {proc.stderr[-300:]}", file=sys.stderr)
+        return None
+    return json.loads(lines[-1])
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def conv_macs(model, height: int, width: int) -> float:
+    """Multiply-accumulates of all conv/deconv layers for one H×W input (the reference's counting rule)."""
+    import torch
+
+    total = [0]
+
+    def hook(module, inputs, output):
+        if isinstance(module, torch.nn.ConvTranspose2d):
+            total[0] += inputs[0].numel() // inputs[0].shape[0] * module.out_channels // module.groups \
+                * module.kernel_size[0] * module.kernel_size[1]
+        elif isinstance(module, torch.nn.Conv2d):
+            total[0] += output.numel() // output.shape[0] * module.in_channels // module.groups \
+                * module.kernel_size[0] * module.kernel_size[1]
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    with torch.no_grad():
+        model(torch.zeros(1, 3, height, width))
+    for h in handles:
+        h.remove()
+    return float(total[0])
+
+
+class PeerDetector:
+    """A peer from ``../shared/peers`` behind the ``Detector.detect`` interface (RGB frames in,
+    ``Detections`` out), so the video pipeline can run with it swapped in."""
+
+    def __init__(self, name: str, threads: int, score: float = 0.5):
+        import importlib.util
+
+        import torch
+
+        spec = importlib.util.spec_from_file_location("run_peer", PEERS / "run_peer.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self._impl = module.build(name, threads, score)
+        self.device = torch.device("cpu")
+        self.name = name
+
+    def detect(self, frames):
+        import cv2
+
+        from core.inference import Detections
+
+        out = []
+        for frame in frames:
+            d = self._impl(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), 0)  # 0: the frame's own size
+            order = np.argsort(-d[:, 4]) if len(d) else np.zeros(0, int)
+            out.append(Detections(d[order, :4].astype(np.float32), d[order, 4].astype(np.float32)))
+        return out

@@ -1,0 +1,106 @@
+"""Detector speed: forward and end-to-end ms per frame, FLOPs and GFLOP/s, and the peers in the same run.
+
+    python bench/speed.py                      # CPU (2 threads); CUDA too when present
+    python bench/speed.py --skip-vgg           # only the light model and the peers
+
+End to end = preprocessing (resize, normalise) + forward + decode + NMS of an RGB frame already in
+memory, exactly what the peers' runner times for them (their ``detect()`` on a resized image).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from common import (PEERS, conv_macs, markdown_table, median_ms, peer_timing, pin_threads, test_frame_rgb)
+
+VGG_SIZES = [(400, 800), (800, 1200), (1200, 1600)]
+REFERENCE_GMACS = {(400, 800): 104.19, (800, 1200): 312.52, (1200, 1600): 625.04}  # ssh_reference.md §8
+PAPER_MS = {(400, 800): 48, (800, 1200): 107, (1200, 1600): 182}  # Table 2, Quadro P6000
+PEER_NAMES = ["yunet", "ulfd_rfb320", "ulfd_rfb640", "retinaface_mnet025", "scrfd_500m"]
+
+
+def detector_for(name: str, device: str, short_side, max_side, weights=None):
+    import torch
+
+    from core import Detector, InferenceConfig, build_ssh, model_config
+
+    if weights:
+        return Detector.from_checkpoint(weights, device=device, short_side=short_side, max_side=max_side,
+                                        score_threshold=0.5)
+    torch.manual_seed(0)
+    cfg = model_config(name)
+    return Detector(build_ssh(cfg).eval(), cfg, device=device,
+                    inference=InferenceConfig(short_side=short_side, max_side=max_side, score_threshold=0.5))
+
+
+def time_detector(det, height: int, width: int, iters: int):
+    import torch
+
+    frame = test_frame_rgb(width, height)
+    x = torch.randn(1, 3, height, width, device=det.device)
+    sync = torch.cuda.synchronize if det.device.type == "cuda" else None
+
+    def forward():
+        with torch.inference_mode():
+            det._forward(x)
+
+    return (median_ms(forward, iters=iters, warmup=1 if iters < 5 else 3, max_seconds=120, sync=sync),
+            median_ms(lambda: det.detect([frame]), iters=iters, warmup=1 if iters < 5 else 3, max_seconds=120,
+                      sync=sync))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--skip-vgg", action="store_true")
+    ap.add_argument("--weights", help="light model checkpoint (default: the embedded model, else random init)")
+    args = ap.parse_args(argv)
+    pin_threads(args.threads)
+    import torch
+
+    from core import model_config
+    from core.model import build_ssh
+    from sshvideo.models import default_weights
+
+    weights = args.weights or default_weights()
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    rows = []
+    lite_ms = {}
+    for device in devices:
+        det = detector_for("ssh_lite", device, None, None, weights)
+        gmacs = conv_macs(build_ssh(model_config("ssh_lite")).eval(), 480, 640) / 1e9
+        fwd, e2e = time_detector(det, 480, 640, 50)
+        lite_ms[device] = e2e
+        rows.append(["ssh_lite", device, "640×480", f"{gmacs:.3f}", "-", f"{fwd:.1f}", f"{e2e:.1f}",
+                     f"{2 * gmacs / fwd * 1000:.1f}", "-"])
+        if args.skip_vgg:
+            continue
+        vgg = build_ssh(model_config("ssh_vgg16")).eval()
+        for h, w in VGG_SIZES:
+            det = detector_for("ssh_vgg16", device, None, None)
+            gmacs = conv_macs(vgg, h, w) / 1e9
+            fwd, e2e = time_detector(det, h, w, 3 if device == "cpu" else 30)
+            rows.append(["ssh_vgg16", device, f"{h}×{w}", f"{gmacs:.2f}", f"{REFERENCE_GMACS[(h, w)]:.2f}",
+                         f"{fwd:.1f}", f"{e2e:.1f}", f"{2 * gmacs / fwd * 1000:.1f}",
+                         f"{PAPER_MS[(h, w)] / e2e:.3f}"])
+    print(f"threads: {args.threads}, torch {torch.__version__}, light model weights: {weights or 'random init'}")
+    print(markdown_table(["model", "device", "input", "GMAC", "GMAC (ref.)", "forward ms", "end-to-end ms",
+                          "GFLOP/s", "paper ms / ours"], rows))
+    peer_rows = []
+    if not PEERS.is_dir():
+        print("peers not found; skipping the comparison", file=sys.stderr)
+        return 0
+    for name in PEER_NAMES:
+        result = peer_timing(name, "640x480", args.threads)
+        if result:
+            peer_rows.append([name, result["size"], f"{result['median_ms']:.1f}",
+                              f"{result['median_ms'] / lite_ms['cpu']:.2f}×"])
+    print()
+    print(f"peers, same run, {args.threads} threads, their end-to-end detect() on the same 640×480 image:")
+    print(markdown_table(["detector", "runs at", "median ms", "peer ms / ssh_lite ms"],
+                         [["ssh_lite (ours)", "640×480", f"{lite_ms['cpu']:.1f}", "1.00×"]] + peer_rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+import json
+import subprocess
+import sys
+
+import cv2
+import pytest
+
+from conftest import DATA
+from sshvideo.cli import main
+from training.wider_eval import read_prediction_file
+
+VAL = DATA / "val_images"
+
+
+def test_version_needs_no_heavy_imports():
+    code = "import sys; from sshvideo.cli import main; main(['--version'])"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.startswith("sshvideo ")
+
+
+def test_detect_writes_wider_files_jsonl_and_drawings(tmp_path, confident_checkpoint, capsys):
+    out = tmp_path / "out"
+    code = main(["--quiet", "detect", str(VAL), "--weights", str(confident_checkpoint), "--out", str(out), "--draw",
+                 "--thresh", "0.5"])
+    assert code == 0
+    pred = out / "13--Interview" / "13_Interview_Interview_Sequences_13_108.txt"
+    rows = read_prediction_file(pred)
+    assert pred.read_text().splitlines()[0] == "13_Interview_Interview_Sequences_13_108"
+    assert len(rows) > 0 and (rows[:, 4] >= 0.5).all() and (rows[:-1, 4] >= rows[1:, 4]).all()
+    record = json.loads((out / "detections.jsonl").read_text().splitlines()[0])
+    assert record["width"] > 0 and len(record["faces"]) == len(rows)
+    drawn = cv2.imread(str(out / "annotated" / "13--Interview" / "13_Interview_Interview_Sequences_13_108.jpg"))
+    assert drawn is not None and drawn.shape[:2] == (record["height"], record["width"])
+    assert "1 images" in capsys.readouterr().out
+
+
+def test_detect_skips_unreadable_images_and_fails_the_exit_code(tmp_path, confident_checkpoint, capsys):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    (folder / "good.jpg").write_bytes(next(VAL.rglob("*.jpg")).read_bytes())
+    code = main(["--quiet", "detect", str(folder), str(tmp_path / "nope.png"), "--weights",
+                 str(confident_checkpoint), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1 and "broken.jpg" in err and "nope.png" in err
+    assert (tmp_path / "out" / "good.txt").exists() and not (tmp_path / "out" / "broken.txt").exists()
+
+
+def test_detect_pyramid_and_size_options(tmp_path, confident_checkpoint):
+    out = tmp_path / "o"
+    assert main(["--quiet", "detect", str(VAL), "--weights", str(confident_checkpoint), "--out", str(out),
+                 "--size", "300:400"]) == 0
+    assert main(["--quiet", "detect", str(VAL), "--weights", str(confident_checkpoint), "--out", str(out),
+                 "--size", "big"]) == 2
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"garbage" * 20, "not a readable sshvideo checkpoint"),
+    (None, "checkpoint not found"),
+])
+def test_bad_checkpoints_are_messages(tmp_path, capsys, content, message):
+    ckpt = tmp_path / "model.pt"
+    if content is not None:
+        ckpt.write_bytes(content)
+    assert main(["detect", str(VAL), "--weights", str(ckpt), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "model.pt" in err and "Traceback" not in err
