@@ -91,11 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
                            ("accumulation", int, "micro-batches per step"), ("lr", float, "learning rate at the "
                            "recipe's reference batch (scaled linearly)"), ("workers", int, "data loader processes"),
                            ("crop-size", int, "crop recipe: training image side"),
+                           ("warmup-steps", int, "steps of linear LR warm-up"),
                            ("eval-every", int, "steps between validations"),
                            ("checkpoint-every", int, "steps between checkpoints"),
                            ("eval-max-images", int, "validate on at most this many images"),
                            ("seed", int, "random seed")):
         p.add_argument(f"--{name}", type=typ, help=f"{hlp} (default: the recipe's)")
+    p.add_argument("--log-every", type=int, default=20, help="steps between log lines (default 20)")
     p.add_argument("--augment", choices=["paper", "crop"], help="paper: flip + fixed scale; crop: random square "
                    "crops, flips, colour jitter (default: the recipe's)")
     p.add_argument("--device", default="auto")

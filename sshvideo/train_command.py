@@ -69,7 +69,8 @@ def run_train_command(args, progress: bool) -> int:
 
     logging.getLogger("training").setLevel(logging.INFO)
     overrides = dict(steps=args.steps, batch_size=args.batch_size, accumulation=args.accumulation, lr=args.lr,
-                     workers=args.workers, crop_size=args.crop_size, eval_every=args.eval_every,
+                     workers=args.workers, crop_size=args.crop_size, warmup_steps=args.warmup_steps,
+                     eval_every=args.eval_every, log_every=args.log_every,
                      checkpoint_every=args.checkpoint_every, eval_max_images=args.eval_max_images, seed=args.seed,
                      augment=args.augment)
     config = recipe_for(args.model, **overrides)
@@ -79,7 +80,8 @@ def run_train_command(args, progress: bool) -> int:
         if not samples:
             raise UserError("no training samples")
         evaluator = _evaluator(args, out)
-        inference = InferenceConfig() if args.model == "ssh_vgg16" else InferenceConfig(short_side=None, max_side=1600)
+        # ssh_vgg16: the paper's test scale; ssh_lite: the frame's own size (it is trained on 0.7-2.3x crops)
+        inference = InferenceConfig() if args.model == "ssh_vgg16" else InferenceConfig(short_side=None, max_side=None)
         final = train(config, samples, out, device=args.device, evaluator=evaluator, resume=args.resume,
                       init_from=args.init_from, backbone_weights=args.backbone_weights, data_description=described,
                       inference=inference, progress=progress)
