@@ -122,11 +122,10 @@ class Detector:
     def from_checkpoint(cls, path: str | Path | Checkpoint, *, device: str | torch.device = "auto",
                         inference: InferenceConfig | None = None, **overrides) -> "Detector":
         """Build from a checkpoint; its metadata["inference"] gives the default sizes, ``overrides``
-        (e.g. ``score_threshold=0.5``) replace single fields."""
+        (e.g. ``score_threshold=0.5``, ``short_side=None`` for the native size) replace single fields."""
         ckpt = path if isinstance(path, Checkpoint) else load_checkpoint(path)
         if inference is None:
             inference = InferenceConfig.from_dict(ckpt.metadata.get("inference", {}))
-        overrides = {k: v for k, v in overrides.items() if v is not None}
         return cls(ckpt.build_model(), ckpt.config, device=device, inference=replace(inference, **overrides))
 
     # -- network -------------------------------------------------------------------------------

@@ -207,7 +207,8 @@ class MainWindow(QMainWindow):
         except (SourceError, ValueError) as exc:
             self.view.clear(f"Cannot open {text}")
             self.show_error(str(exc))
-            self.source_box.showPopup() if self.isVisible() else None
+            if self.isVisible():
+                self.source_box.showPopup()  # offer another source right away
             return False
         self.session = session
         self.clear_error()

@@ -7,6 +7,7 @@ code is non-zero if any input failed. Under ``torchrun`` each process takes its 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -70,6 +71,8 @@ def planned_outputs(item: InputFile, opts: AnnotateOptions) -> dict[str, Path]:
 
 def annotate_file(detector: Detector, item: InputFile, opts: AnnotateOptions, progress: bool = False,
                   position: int = 1) -> FileReport:
+    """Annotate one video; failures are reported in the returned ``FileReport``, never raised
+    (except KeyboardInterrupt, after discarding the partial outputs)."""
     from tqdm import tqdm
 
     report = FileReport(item.path)
@@ -91,69 +94,14 @@ def annotate_file(detector: Detector, item: InputFile, opts: AnnotateOptions, pr
         return report
     results: BoundedQueue = BoundedQueue(16)
     worker = DetectWorker(detector, capture.frames, results, batch_size=opts.batch, every=opts.every).start()
-    meta = {"source": str(item.path), "width": info.width, "height": info.height, "fps": info.fps,
-            "threshold": opts.threshold, "every": opts.every}
-    writers = {fmt: WRITERS[fmt](outputs[fmt], meta) for fmt in opts.formats}
-    video_ctx = atomic_path(outputs["video"]) if "video" in outputs else None
-    total = info.frames
-    if opts.start or opts.end:
-        total = None
-    bar = tqdm(total=total, desc=item.relative.name[:30], unit="frame", leave=False, position=position,
-               disable=not progress, dynamic_ncols=True)
-    video = None
+    bar = tqdm(total=None if opts.start or opts.end else info.frames, desc=item.relative.name[:30], unit="frame",
+               leave=False, position=position, disable=not progress, dynamic_ncols=True)
     try:
-        tmp_video = video_ctx.__enter__() if video_ctx else None
-        while True:
-            try:
-                result = results.get(timeout=1.0)
-            except TimeoutError:
-                continue
-            except EndOfStream as end:
-                if end.error is not None:
-                    raise end.error
-                break
-            dets = result.detections.above(opts.threshold)
-            frame = result.frame
-            if tmp_video is not None:
-                if video is None:
-                    shift = frame.time if opts.start else 0.0
-                    video = VideoWriter(tmp_video, info, shift=shift, start=opts.start, end=opts.end,
-                                        audio_source=str(item.path) if opts.keep_audio else None)
-                video.write(render(frame.image, dets, opts.render, draw_scores=opts.draw_scores,
-                                   mask_scale=opts.mask_scale), frame.time)
-            for w in writers.values():
-                w.add(frame.index, frame.time, dets)
-            report.frames += 1
-            report.faces += len(dets)
-            bar.update(1)
-        if report.frames == 0:
-            raise SourceError(f"{item.path}: no frames decoded" + (" in the requested time range" if opts.start or
-                                                                    opts.end else ""))
-        if video is not None:
-            video.close()
-            if video.audio_dropped:
-                log.warning("%s: dropped %d audio packets with non-increasing timestamps", item.path,
-                            video.audio_dropped)
-            video = None
-        for w in writers.values():
-            w.close()
-        if video_ctx:
-            video_ctx.__exit__(None, None, None)
+        _write_outputs(results, item, info, outputs, opts, report, bar.update)
         report.outputs = list(outputs.values())
         if capture.bad_packets:
             report.status = f"ok ({capture.bad_packets} damaged packets skipped)"
-    except BaseException as exc:
-        for w in writers.values():
-            w.abort()
-        if video is not None:
-            try:
-                video.close()
-            except Exception:  # the partial file is deleted below anyway
-                pass
-        if video_ctx:
-            video_ctx.__exit__(type(exc), exc, exc.__traceback__)
-        if not isinstance(exc, Exception):
-            raise  # KeyboardInterrupt / SystemExit: outputs discarded, propagate
+    except Exception as exc:
         report.status = f"failed: {exc}"
     finally:
         bar.close()
@@ -161,6 +109,65 @@ def annotate_file(detector: Detector, item: InputFile, opts: AnnotateOptions, pr
         capture.stop()
         report.seconds = time.perf_counter() - t0
     return report
+
+
+def _next_results(results: BoundedQueue):
+    """Results until the end of the stream; re-raises the capture's or detector's error."""
+    while True:
+        try:
+            yield results.get(timeout=1.0)
+        except TimeoutError:
+            continue
+        except EndOfStream as end:
+            if end.error is not None:
+                raise end.error
+            return
+
+
+def _write_outputs(results, item: InputFile, info, outputs: dict[str, Path], opts: AnnotateOptions,
+                   report: FileReport, advance) -> None:
+    """Write every result into the detection files and the rendered video. All outputs appear under
+    their final names only when the whole stream was processed; otherwise nothing is left behind."""
+    meta = {"source": str(item.path), "width": info.width, "height": info.height, "fps": info.fps,
+            "threshold": opts.threshold, "every": opts.every}
+    writers = {}
+    try:
+        writers = {fmt: WRITERS[fmt](outputs[fmt], meta) for fmt in opts.formats}
+        with contextlib.ExitStack() as stack:
+            video_tmp = stack.enter_context(atomic_path(outputs["video"])) if "video" in outputs else None
+            video = None
+            try:
+                for result in _next_results(results):
+                    dets, frame = result.detections.above(opts.threshold), result.frame
+                    if video_tmp is not None:
+                        if video is None:
+                            video = VideoWriter(video_tmp, info, shift=frame.time if opts.start else 0.0,
+                                                start=opts.start, end=opts.end,
+                                                audio_source=str(item.path) if opts.keep_audio else None)
+                        video.write(render(frame.image, dets, opts.render, draw_scores=opts.draw_scores,
+                                           mask_scale=opts.mask_scale), frame.time)
+                    for w in writers.values():
+                        w.add(frame.index, frame.time, dets)
+                    report.frames += 1
+                    report.faces += len(dets)
+                    advance(1)
+                if report.frames == 0:
+                    raise SourceError(f"{item.path}: no frames decoded"
+                                      + (" in the requested time range" if opts.start or opts.end else ""))
+            finally:
+                # Close before the atomic context renames (success) or deletes (failure) the file: the
+                # muxer may only open it when the encoder's first packet arrives, at close.
+                if video is not None:
+                    video.close()
+                    if video.audio_dropped:
+                        log.warning("%s: dropped %d audio packets with non-increasing timestamps", item.path,
+                                    video.audio_dropped)
+        for w in writers.values():
+            w.close()
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
 
 
 def format_summary(reports: list[FileReport]) -> str:

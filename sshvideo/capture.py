@@ -154,7 +154,6 @@ class Capture:
         with self._seek_lock:
             self._pending_seek = max(0.0, float(seconds))
         self.frames.drain()
-        self._resume.set() if not self.paused else None
 
     # -- thread body ---------------------------------------------------------------------------------
     def _open(self):

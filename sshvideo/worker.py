@@ -6,6 +6,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from core.inference import Detections, Detector
 from sshvideo.capture import Frame
 from sshvideo.handoff import BoundedQueue, EndOfStream, LatestSlot
@@ -54,7 +56,8 @@ class DetectWorker:
         self.frames, self.results = frames, results
         self.batch_size, self.every = batch_size, every
         self.stats = WorkerStats()
-        self._last = Detections(*_empty())
+        self._last = Detections(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32))
+        self._last_result_time: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="detect-worker", daemon=True)
 
@@ -113,15 +116,9 @@ class DetectWorker:
 
     def _update_stats(self, result: Result, now: float):
         s = self.stats
-        if s.frames and hasattr(self, "_last_time"):
-            dt = max(1e-6, now - self._last_time)
+        if self._last_result_time is not None:
+            dt = max(1e-6, now - self._last_result_time)
             s.fps = 1 / dt if s.fps == 0 else 0.9 * s.fps + 0.1 / dt
-        self._last_time = now
+        self._last_result_time = now
         s.latency_ms = result.latency_ms if s.frames == 0 else 0.9 * s.latency_ms + 0.1 * result.latency_ms
         s.frames += 1
-
-
-def _empty():
-    import numpy as np
-
-    return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
