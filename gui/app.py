@@ -42,7 +42,9 @@ def run_viewer(args) -> int:
         return load_detector(weights, device=device, threshold=0.05, size=args.size)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(factory, weights=args.weights, device=args.device, threshold=args.thresh)
+    camera_options = {"size": args.video_size, "fps": args.fps, "pixel_format": args.pixel_format}
+    window = MainWindow(factory, weights=args.weights, device=args.device, threshold=args.thresh,
+                        camera_options=camera_options)
     source = args.source or default_source()
     if source is None:
         window.view.clear("No camera found. Choose a source: a file (Ctrl+O) or a stream URL (Ctrl+U).")

@@ -33,7 +33,7 @@ class MainWindow(QMainWindow):
     ended = pyqtSignal(str)
 
     def __init__(self, detector_factory: DetectorFactory, *, weights: str | None = None, device: str = "auto",
-                 threshold: float = 0.5):
+                 threshold: float = 0.5, camera_options: dict | None = None):
         super().__init__()
         self.setWindowTitle("sshvideo")
         self.resize(1100, 720)
@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         self.record_path: Path | None = None
         self.frames_shown = 0
         self._seeking = False
+        self.camera_options = camera_options or {}  # size / fps / pixel_format for parse_source
         self._build_ui(threshold)
         self._poll_timer = QTimer(self, interval=5, timeout=self._poll)
         self._status_timer = QTimer(self, interval=500, timeout=self._update_status)
@@ -201,7 +202,7 @@ class MainWindow(QMainWindow):
             self.view.clear("No model loaded: choose weights (Ctrl+W).")
             return False
         try:
-            spec = parse_source(text)
+            spec = parse_source(text, **self.camera_options)
             session = LiveSession(spec, self.detector)
             session.start()
         except (SourceError, ValueError) as exc:

@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", nargs="?", help="camera index or name, video file or URL (default: the default "
                                              "camera, else the bundled sample clip)")
     _add_model_args(p, 0.5)
+    p.add_argument("--video-size", metavar="WxH", help="camera capture size, e.g. 1280x720")
+    p.add_argument("--fps", type=float, help="camera frame rate, e.g. 30")
+    p.add_argument("--pixel-format", help="camera pixel format, e.g. mjpeg (v4l2) or nv12 (avfoundation)")
 
     p = sub.add_parser("devices", help="list cameras and compute devices")
 

@@ -162,3 +162,13 @@ def test_usage_errors(tmp_path, confident_checkpoint, capsys):
     assert "unknown --format" in capsys.readouterr().err
     assert run([tmp_path, "--weights", tmp_path / "nope.pt"]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_torchrun_ranks_take_their_share_of_the_inputs(clip_factory, tmp_path, confident_checkpoint, monkeypatch):
+    clips = [clip_factory(frames=3) for _ in range(3)]
+    out = tmp_path / "o"
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert run([*clips, "--weights", confident_checkpoint, "--out", out, "--device", "cpu"]) == 0
+    assert sorted(p.name for p in out.glob("*.jsonl")) == [f"{clips[1].stem}.jsonl"]

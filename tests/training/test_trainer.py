@@ -96,3 +96,17 @@ def test_two_process_ddp_keeps_weights_identical(tmp_path):
     weights = [k for k in a if k.endswith(".weight") and a[k].dtype.is_floating_point]
     assert sum(not torch.allclose(a[k], initial[k]) for k in weights) > len(weights) // 2  # they trained
     assert (tmp_path / "last.pt").exists()
+
+
+def test_fine_tune_cli_from_a_checkpoint_mixing_in_wider(tmp_path, random_lite_checkpoint, capsys):
+    from sshvideo.cli import main
+
+    torch.set_num_threads(1)
+    code = main(["--quiet", "train", "--model", "ssh_lite", "--init-from", str(random_lite_checkpoint),
+                 "--data", f"wider={DATA / 'wider_mini'}", "--mix-wider", str(DATA / "wider_mini"), "--mix-ratio", "0.5",
+                 "--steps", "2", "--batch-size", "2", "--workers", "0", "--crop-size", "128", "--out", str(tmp_path),
+                 "--val", f"wider={DATA / 'wider_mini'}", "--device", "cpu"])
+    assert code == 0, capsys.readouterr().err
+    ckpt = load_checkpoint(tmp_path / "last.pt")
+    assert any("mixed in" in d for d in ckpt.metadata["trained_on"])
+    assert "ap50" in ckpt.metadata["metrics"]
