@@ -120,7 +120,7 @@ def _next_results(results: BoundedQueue):
             continue
         except EndOfStream as end:
             if end.error is not None:
-                raise end.error
+                raise end.error from None
             return
 
 

@@ -242,7 +242,8 @@ class Capture:
                 consecutive_bad += 1
                 log.warning("%s: skipped a damaged packet (%s)", self.spec.label, exc)
                 if consecutive_bad > MAX_CONSECUTIVE_BAD_PACKETS:
-                    raise SourceError(f"{self.spec.label}: too many damaged packets in a row ({consecutive_bad})")
+                    raise SourceError(f"{self.spec.label}: too many damaged packets in a row "
+                                      f"({consecutive_bad})") from exc
                 continue
             for vf in decoded:
                 if self.info is None:

@@ -28,7 +28,7 @@ from core.preprocess import normalize_hwc
 from training.augment import CropTransform, PaperTransform
 from training.config import TrainConfig
 from training.dataset import FaceDataset, collate
-from training.distributed import DistInfo, all_reduce_mean, cleanup, init_from_env, shard
+from training.distributed import all_reduce_mean, cleanup, init_from_env, shard
 from training.loss import ssh_loss
 from training.optim import build_optimizer, set_learning_rate
 from training.samples import Sample
