@@ -3,6 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import DATA
 from training.evaluate import format_wider_file
 from training.wider_eval import (evaluate_wider, image_keys_in, load_wider_ground_truth, read_prediction_dir,
                                  read_prediction_file, read_reference_pr_curve, voc_ap)
@@ -13,7 +14,6 @@ VAL_IMAGES = SHARED / "val" / "images"
 needs_shared = pytest.mark.skipif(not GT_DIR.is_dir(), reason="../shared/data is not present")
 
 
-@needs_shared
 @pytest.mark.parametrize("method,expected", [
     ("SSH", (0.9192, 0.9073, 0.8140)),
     ("HR", (0.9257, 0.9105, 0.8060)),
@@ -22,13 +22,53 @@ needs_shared = pytest.mark.skipif(not GT_DIR.is_dir(), reason="../shared/data is
 def test_ap_of_the_stored_official_curves(method, expected):
     for setting, value in zip(("easy", "medium", "hard"), expected):
         precision, recall = read_reference_pr_curve(
-            GT_DIR / "reference_pr" / method / f"wider_pr_info_{method}_{setting}_val.mat")
+            DATA / "reference_pr" / method / f"wider_pr_info_{method}_{setting}_val.mat")
         assert round(voc_ap(recall, precision), 4) == value
 
 
 @pytest.fixture(scope="module")
 def ground_truth():
     return load_wider_ground_truth(GT_DIR)
+
+
+def write_synthetic_ground_truth(folder):
+    """The official .mat layout with two events and three images (one face 'hard only', one invalid)."""
+    from scipy.io import savemat
+
+    def cells(items):
+        out = np.empty((len(items), 1), dtype=object)
+        for i, item in enumerate(items):
+            out[i, 0] = item
+        return out
+
+    events = ["0--Parade", "1--Handshaking"]
+    files = [["0_a", "0_b"], ["1_a"]]
+    boxes = [[np.array([[10, 10, 60, 60], [100, 10, 20, 20]]), np.array([[5, 5, 80, 90]])],
+             [np.array([[30, 30, 40, 40], [200, 200, 8, 8]])]]
+    keep = {"easy": [[[1], [1]], [[1]]], "medium": [[[1], [1]], [[1]]], "hard": [[[1, 2], [1]], [[1, 2]]]}
+    full = {"event_list": cells([np.array([e]) for e in events]),
+            "file_list": cells([cells([np.array([f]) for f in fl]) for fl in files]),
+            "face_bbx_list": cells([cells(bl) for bl in boxes])}
+    savemat(str(folder / "wider_face_val.mat"), full)
+    for setting, lists in keep.items():
+        gt = {"gt_list": cells([cells([np.array(k).reshape(-1, 1) for k in per_event]) for per_event in lists])}
+        savemat(str(folder / f"wider_{setting}_val.mat"), dict(full, **gt))
+
+
+
+def test_synthetic_ground_truth_hand_computed_ap(tmp_path):
+    write_synthetic_ground_truth(tmp_path)
+    gt = load_wider_ground_truth(tmp_path)
+    assert sorted(gt) == ["0--Parade/0_a", "0--Parade/0_b", "1--Handshaking/1_a"]
+    assert gt["0--Parade/0_a"].kept["easy"].tolist() == [True, False]
+    perfect = {k: np.c_[g.boxes, np.ones(len(g.boxes))] for k, g in gt.items()}
+    assert evaluate_wider(perfect, gt).ap == pytest.approx({"easy": 1.0, "medium": 1.0, "hard": 1.0})
+    # one easy face found (score 0.9) plus a false positive (0.8): easy has 3 faces -> recall 1/3 at
+    # precision 1, then 1/3 at 1/2: AP = 1/3. The prediction on the face outside "easy" is ignored, not an FP.
+    preds = {"0--Parade/0_a": np.array([[10, 10, 60, 60, 0.9], [100, 10, 20, 20, 0.85], [400, 400, 10, 10, 0.8]])}
+    result = evaluate_wider(preds, gt)
+    assert result.ap["easy"] == pytest.approx(1 / 3, abs=1e-3)
+    assert result.ap["hard"] == pytest.approx(2 / 5, abs=1e-3)  # 2 of 5 hard faces at precision 1
 
 
 def _gt_predictions(gt, keys, scores=None):
