@@ -31,7 +31,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", help="checkpoint (default: the embedded model)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--sizes", default="native", help="comma-separated detection sizes for our model")
+    ap.add_argument("--sizes", default="native", help="comma-separated detection sizes for our model: 'native', "
+                                                      "SHORT:MAX, or 'pyramid' (the paper's 4 levels)")
     ap.add_argument("--skip-peers", action="store_true")
     args = ap.parse_args(argv)
     pin_threads(args.threads)
@@ -50,7 +51,8 @@ def main(argv=None) -> int:
         our_ms = median_ms(lambda: timing_detector.detect([frame]))
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes.split(","):
-            detector = load_detector(weights, device="cpu", size=size)
+            detector = (load_detector(weights, device="cpu", pyramid=True) if size == "pyramid"
+                        else load_detector(weights, device="cpu", size=size))
             preds = predict_wider_images(detector, VAL / "images", keys)
             out = Path(tmp) / f"ours_{size.replace(':', 'x')}"
             for key, rows_ in preds.items():
