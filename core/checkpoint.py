@@ -79,6 +79,9 @@ def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, met
         payload["training_state"] = training_state
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a checkpoint gets the usual permissions
     try:
         torch.save(payload, tmp)
         os.replace(tmp, path)

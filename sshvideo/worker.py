@@ -32,10 +32,12 @@ class WorkerStats:
     detect_seconds: float = 0.0
     fps: float = 0.0  # results per second, exponential moving average
     latency_ms: float = 0.0
+    detect_ms: float = 0.0  # per detected frame, exponential moving average (ignores the warm-up)
 
     @property
     def detector_fps(self) -> float:
-        return self.detected_frames / self.detect_seconds if self.detect_seconds else 0.0
+        """Frames the detector alone can take per second, from recent batches."""
+        return 1000.0 / self.detect_ms if self.detect_ms else 0.0
 
 
 class DetectWorker:
@@ -97,8 +99,13 @@ class DetectWorker:
             t0 = time.perf_counter()
             for frame, dets in zip(to_detect, self.detector.detect([f.image for f in to_detect])):
                 found[id(frame)] = dets
-            self.stats.detect_seconds += time.perf_counter() - t0
-            self.stats.detected_frames += len(to_detect)
+            elapsed = time.perf_counter() - t0
+            per_frame_ms = 1000 * elapsed / len(to_detect)
+            s = self.stats
+            # the first batch includes graph tracing/warm-up: it seeds the average only if nothing else will
+            s.detect_ms = per_frame_ms if s.detected_frames <= len(to_detect) else 0.8 * s.detect_ms + 0.2 * per_frame_ms
+            s.detect_seconds += elapsed
+            s.detected_frames += len(to_detect)
         for frame in batch:
             dets = found.get(id(frame))
             if dets is not None:
