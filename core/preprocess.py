@@ -34,7 +34,8 @@ def frame_to_tensor(frame, device: torch.device) -> torch.Tensor:
     if isinstance(frame, np.ndarray):
         if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
             raise ValueError(f"expected an RGB uint8 array of shape (H, W, 3), got {frame.dtype} {frame.shape}")
-        tensor = torch.from_numpy(np.ascontiguousarray(frame))
+        # PyAV frames carry row padding: torch handles those strides, so only reversed views are copied
+        tensor = torch.from_numpy(frame if min(frame.strides) > 0 else np.ascontiguousarray(frame))
     elif isinstance(frame, torch.Tensor):
         if frame.dtype != torch.uint8 or frame.dim() != 3 or frame.shape[2] != 3:
             raise ValueError(f"expected an RGB uint8 tensor of shape (H, W, 3), got {frame.dtype} {tuple(frame.shape)}")
