@@ -362,14 +362,11 @@ class MainWindow(QMainWindow):
         if self.session is None or self.session.info is None:
             raise RuntimeError("nothing to record: no source is open")
         self.record_path = Path(path)
-        self.recorder = VideoWriter(self.record_path, self.session.info)
-        self._record_shift = None
+        # the recording starts at 0 s: timestamps count from the frame on screen now
+        self.recorder = VideoWriter(self.record_path, self.session.info, shift=getattr(self, "_last_time", 0.0))
         self.record_action.setText("Stop recording")
 
     def _record(self, result):
-        if self._record_shift is None:
-            self._record_shift = result.frame.time
-            self.recorder._shift = self._record_shift
         try:
             self.recorder.write(draw_boxes(result.frame.image, result.detections.above(self.view.threshold),
                                            self.view.show_scores), result.frame.time)

@@ -207,9 +207,6 @@ class Capture:
             if container is not None:
                 container.close()
 
-    def _packets(self, container, stream):
-        return container.demux(stream)
-
     def _decode_loop(self, av, container, stream):
         tb = _fraction(stream.time_base) or Fraction(1, 1000)
         index = 0
@@ -219,7 +216,7 @@ class Capture:
             self._seek_container(container, stream, self.start_time, tb)
             skip_before = self.start_time
             index = None  # frame indices after a seek are derived from timestamps (exact for constant rate)
-        packets = self._packets(container, stream)
+        packets = container.demux(stream)
         consecutive_bad = 0
         wall0 = media0 = None
         while not self._stop.is_set():
@@ -227,7 +224,7 @@ class Capture:
                 target, self._pending_seek = self._pending_seek, None
             if target is not None:
                 self._seek_container(container, stream, target, tb)
-                packets = self._packets(container, stream)
+                packets = container.demux(stream)
                 skip_before, wall0 = target, None
                 index = None  # re-derived from the timestamp below
             try:
