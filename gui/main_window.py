@@ -42,7 +42,8 @@ class MainWindow(QMainWindow):
         self.detector: Detector | None = None
         self.session: LiveSession | None = None
         self.source_text: str | None = None
-        self.recorder = None
+        self.recording = False
+        self.recorder = None  # created on the first recorded frame
         self.record_path: Path | None = None
         self.frames_shown = 0
         self._seeking = False
@@ -299,7 +300,7 @@ class MainWindow(QMainWindow):
             self._last_time = result.frame.time
             self.view.set_frame(result.frame.image, result.detections)
             self.frames_shown += 1
-            if self.recorder is not None:
+            if self.recording:
                 self._record(result)
             info = self.session.info
             if info and info.duration and not self._seeking:
@@ -330,7 +331,7 @@ class MainWindow(QMainWindow):
             self.status_label.setText(f"no source   device {device}")
             return
         s, info = session.stats(), session.info
-        rec = "   ● REC" if self.recorder is not None else ""
+        rec = "   ● REC" if self.recording else ""
         self.status_label.setText(
             f"{session.spec.label}   {info.width}×{info.height}   display {s.display_fps:.1f} fps   "
             f"detector {s.detector_fps:.1f} fps   latency {s.latency_ms:.0f} ms   dropped {s.dropped}   "
@@ -357,17 +358,18 @@ class MainWindow(QMainWindow):
                 self.show_error(str(exc))
 
     def start_recording(self, path: str | Path) -> None:
-        from sshvideo.video_writer import VideoWriter
-
         if self.session is None or self.session.info is None:
             raise RuntimeError("nothing to record: no source is open")
         self.record_path = Path(path)
-        # the recording starts at 0 s: timestamps count from the frame on screen now
-        self.recorder = VideoWriter(self.record_path, self.session.info, shift=getattr(self, "_last_time", 0.0))
+        self.recording = True
         self.record_action.setText("Stop recording")
 
     def _record(self, result):
+        from sshvideo.video_writer import VideoWriter
+
         try:
+            if self.recorder is None:  # timestamps count from the first recorded frame: it is at 0 s
+                self.recorder = VideoWriter(self.record_path, self.session.info, shift=result.frame.time)
             self.recorder.write(draw_boxes(result.frame.image, result.detections.above(self.view.threshold),
                                            self.view.show_scores), result.frame.time)
         except Exception as exc:  # disk full, encoder failure: stop recording, keep viewing
@@ -375,17 +377,20 @@ class MainWindow(QMainWindow):
             self.stop_recording()
 
     def stop_recording(self) -> None:
-        if self.recorder is not None:
-            recorder, self.recorder = self.recorder, None
+        if not self.recording:
+            return
+        self.recording = False
+        self.record_action.setText("Record")
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
             try:
                 recorder.close()
                 self.status.showMessage(f"recorded {self.record_path}", 4000)
             except Exception as exc:  # a file that cannot be finalised is reported, not raised into Qt
                 self.show_error(f"recording failed: {exc}")
-            self.record_action.setText("Record")
 
     def _toggle_record_dialog(self):
-        if self.recorder is not None:
+        if self.recording:
             self.stop_recording()
             return
         default = str(Path.cwd() / time.strftime("sshvideo_%Y%m%d_%H%M%S.mp4"))
