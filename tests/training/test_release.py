@@ -1,0 +1,32 @@
+import torch
+
+from core import build_ssh, load_checkpoint, model_config, save_checkpoint
+from training.release import main, release_checkpoint
+
+
+def test_release_keeps_weights_and_provenance_and_drops_the_optimiser_state(tmp_path):
+    torch.manual_seed(0)
+    cfg = model_config("ssh_lite")
+    model = build_ssh(cfg)
+    optimiser = torch.optim.AdamW(model.parameters())
+    model(torch.zeros(1, 3, 64, 64))[0][0].sum().backward()
+    optimiser.step()
+    source = save_checkpoint(tmp_path / "last.pt", model, cfg, {"steps": 7, "metrics": {"easy": 0.5}},
+                             training_state={"step": 7, "optimizer": optimiser.state_dict()})
+
+    metadata = release_checkpoint(source, tmp_path / "release.pt")
+
+    released, original = load_checkpoint(tmp_path / "release.pt"), load_checkpoint(source)
+    assert released.training_state is None and original.training_state is not None
+    assert released.state_dict.keys() == original.state_dict.keys()
+    assert all(torch.equal(released.state_dict[k], original.state_dict[k]) for k in original.state_dict)
+    assert released.metadata == metadata == {"steps": 7, "metrics": {"easy": 0.5}, "released_from": "last.pt"}
+    assert (tmp_path / "release.pt").stat().st_size < source.stat().st_size / 2
+
+
+def test_release_of_a_bad_file_is_a_message(tmp_path, capsys):
+    bad = tmp_path / "notes.pt"
+    bad.write_text("not a checkpoint")
+    assert main([str(bad), str(tmp_path / "out.pt")]) == 1
+    assert "notes.pt" in capsys.readouterr().err
+    assert not (tmp_path / "out.pt").exists()

@@ -1,0 +1,39 @@
+"""Turn a training checkpoint into a release: the weights, the model config and the provenance metadata
+(data, recipe, steps, metrics, inference defaults), without the optimiser state that only ``--resume``
+needs (it is twice the size of the weights for AdamW).
+
+    python -m training.release runs/lite2/best.pt core/weights/ssh_lite_wider.pt
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+
+def release_checkpoint(source: str | Path, destination: str | Path) -> dict:
+    """Write ``source`` without its training state to ``destination`` (atomically); returns the metadata."""
+    ckpt = load_checkpoint(source)
+    metadata = dict(ckpt.metadata, released_from=Path(source).name)
+    save_checkpoint(destination, ckpt.build_model(), ckpt.config, metadata)
+    return metadata
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", help="training checkpoint (best.pt or last.pt of a run)")
+    parser.add_argument("destination", help="release file to write")
+    args = parser.parse_args(argv)
+    try:
+        metadata = release_checkpoint(args.source, args.destination)
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.destination}: step {metadata.get('steps')}, metrics {metadata.get('metrics')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
