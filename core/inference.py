@@ -42,6 +42,7 @@ class InferenceConfig:
     top_k_per_level: int = 1000
     score_threshold: float = 0.05
     nms_threshold: float = 0.3
+    vote_threshold: float | None = None  # box voting IoU (None: plain NMS, as the reference)
 
     @classmethod
     def from_dict(cls, data: dict) -> "InferenceConfig":
@@ -162,7 +163,7 @@ class Detector:
             boxes, scores = self._pyramid_candidates(frames)
         else:
             boxes, scores = self._candidates(frames, lambda h, w: resize_scale(h, w, cfg.short_side, cfg.max_side))
-        results = select_detections(boxes, scores, cfg.score_threshold, cfg.nms_threshold)
+        results = select_detections(boxes, scores, cfg.score_threshold, cfg.nms_threshold, cfg.vote_threshold)
         return [Detections(b.cpu().numpy().astype(np.float32), s.cpu().numpy().astype(np.float32))
                 for b, s in results]
 

@@ -7,7 +7,7 @@ the resize factor, keep scores > threshold, one NMS. No per-box Python loop anyw
 from __future__ import annotations
 
 import torch
-from torchvision.ops import batched_nms
+from torchvision.ops import batched_nms, box_iou
 
 from core.anchors import grid_anchors
 from core.box_coding import decode
@@ -54,14 +54,18 @@ def level_candidates(output: LevelOutput, level: LevelSpec, top_k: int, sizes: t
 
 
 def select_detections(boxes: torch.Tensor, scores: torch.Tensor, score_threshold: float,
-                      nms_threshold: float) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Threshold and NMS every image of a batch at once.
+                      nms_threshold: float, vote_threshold: float | None = None
+                      ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Threshold and NMS every image of a batch at once, optionally with box voting.
 
     Args:
         boxes: (N, M, 4) candidates in original pixels; scores: (N, M).
+        vote_threshold: if set, each kept box becomes the score-weighted mean of the candidates of its
+            image that overlap it with IoU ≥ this (itself included); its score is unchanged. Averaging
+            the many near-duplicate anchors a face fires steadies the box (Gidaris & Komodakis 2015).
     Returns:
-        per image (boxes (K, 4), scores (K,)) sorted by score, on the input device. IoU for NMS uses
-        the original "+1" areas (boxes are widened by one pixel before torchvision's NMS).
+        per image (boxes (K, 4), scores (K,)) sorted by score, on the input device. IoU uses the
+        original "+1" areas (boxes are widened by one pixel before torchvision's operators).
     """
     n, m = scores.shape
     keep_mask = scores > score_threshold
@@ -72,4 +76,10 @@ def select_detections(boxes: torch.Tensor, scores: torch.Tensor, score_threshold
     kept_ids = image_ids[keep]
     order = keep[torch.sort(kept_ids, stable=True).indices]  # grouped by image, score order inside
     counts = torch.bincount(kept_ids, minlength=n).tolist()
-    return list(zip(flat_boxes[order].split(counts), flat_scores[order].split(counts)))
+    kept_boxes = flat_boxes[order]
+    if vote_threshold is not None and len(order):
+        overlap = box_iou(widened[order], widened) >= vote_threshold  # (K, M')
+        overlap &= image_ids[order].unsqueeze(1) == image_ids.unsqueeze(0)  # never across images
+        weights = overlap * flat_scores.unsqueeze(0)
+        kept_boxes = (weights @ flat_boxes) / weights.sum(1, keepdim=True)
+    return list(zip(kept_boxes.split(counts), flat_scores[order].split(counts)))

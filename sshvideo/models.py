@@ -48,7 +48,8 @@ def load_detector(weights: str | Path | None, *, device: str = "auto", threshold
     if threshold is not None:
         if not 0.0 <= threshold <= 1.0:
             raise UserError(f"--thresh must be within [0, 1], got {threshold}")
-        # Thresholding before NMS keeps exactly the boxes above it (only a higher box can suppress one).
+        # Thresholding before NMS keeps exactly the boxes above it (only a higher box can suppress one);
+        # with box voting only those boxes vote, which moves the averaged boxes by a pixel or so.
         overrides["score_threshold"] = threshold
     try:
         return Detector.from_checkpoint(weights, device=device, **overrides)

@@ -122,6 +122,22 @@ def test_nms_uses_plus_one_iou_and_keeps_images_apart():
     assert out[1][1].tolist() == pytest.approx([0.95])
 
 
+
+def test_box_voting_averages_overlapping_candidates_by_score_within_each_image():
+    boxes = torch.tensor([[[0.0, 0, 9, 9], [2, 0, 11, 9], [100, 100, 120, 120], [40, 0, 49, 9]],
+                          [[1.0, 0, 10, 9], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]])
+    scores = torch.tensor([[0.9, 0.6, 0.7, 0.01], [0.8, 0.0, 0.0, 0.0]])
+    # "+1" IoU of the first two is 80/120 = 0.67: NMS at 0.3 drops the second, voting at 0.5 averages it in;
+    # the candidate of image 1 overlaps box 0 of image 0 but must not pull it; 0.01 is under the threshold.
+    out = select_detections(boxes, scores, score_threshold=0.05, nms_threshold=0.3, vote_threshold=0.5)
+    (boxes0, scores0), (boxes1, scores1) = out
+    assert scores0.tolist() == pytest.approx([0.9, 0.7])  # scores are not changed
+    x1 = (0.9 * 0 + 0.6 * 2) / 1.5
+    assert boxes0.flatten().tolist() == pytest.approx([x1, 0, x1 + 9, 9, 100, 100, 120, 120])
+    assert boxes1.flatten().tolist() == pytest.approx([1, 0, 10, 9]) and scores1.tolist() == pytest.approx([0.8])
+    plain = select_detections(boxes, scores, score_threshold=0.05, nms_threshold=0.3)
+    assert plain[0][0].flatten().tolist() == pytest.approx([0, 0, 9, 9, 100, 100, 120, 120])
+
 def test_core_does_not_import_av_or_qt():
     code = "import sys, core; core.Detector; print('av' in sys.modules, 'PyQt6' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
