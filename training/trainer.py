@@ -91,6 +91,10 @@ class StepRunner:
         return totals
 
 
+# What a fine-tuned checkpoint records of the one it started from (nested, so chains of runs are kept).
+PROVENANCE_KEYS = ("trained_on", "steps", "images_seen", "wall_seconds", "train_config", "initialised_from")
+
+
 @dataclass
 class TrainResult:
     checkpoint: Path | None  # out_dir/last.pt on the main process, None on the others
@@ -167,6 +171,7 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
     state = RunState()
     model = build_ssh(mcfg)
     train_state = None
+    parent = None  # provenance of the weights this run starts from (fine-tuning)
     if resume is not None:
         ckpt = load_checkpoint(resume)
         if ckpt.training_state is None:
@@ -182,6 +187,8 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
         ckpt = load_checkpoint(init_from)
         mcfg = ckpt.config
         model = ckpt.build_model()
+        parent = {"checkpoint": Path(init_from).name,
+                  **{k: ckpt.metadata[k] for k in PROVENANCE_KEYS if k in ckpt.metadata}}
     elif backbone_weights:
         if mcfg.backbone != "vgg16":
             raise ValueError("backbone_weights applies to ssh_vgg16 only")
@@ -207,6 +214,10 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
     steps_per_epoch = max(1, len(indices) // per_process)
 
     meta = {"trained_on": data_description or [], "train_config": config.to_dict()}
+    if parent is not None:
+        meta["initialised_from"] = parent
+    elif train_state is not None and "initialised_from" in ckpt.metadata:
+        meta["initialised_from"] = ckpt.metadata["initialised_from"]  # a resumed fine-tuning run
     if inference is not None:
         meta["inference"] = {k: getattr(inference, k) for k in InferenceConfig.__dataclass_fields__}
     csv_log = CsvLog(out_dir / "train_log.csv") if info.is_main else None

@@ -109,6 +109,8 @@ def test_fine_tune_cli_from_a_checkpoint_mixing_in_wider(tmp_path, random_lite_c
     assert code == 0, capsys.readouterr().err
     ckpt = load_checkpoint(tmp_path / "last.pt")
     assert ckpt.metadata["train_config"]["crop_scales"] == [0.5, 1.0]
+    assert ckpt.metadata["initialised_from"] == {"checkpoint": random_lite_checkpoint.name,
+                                                 "trained_on": "nothing (random init)"}
     assert any("mixed in" in d for d in ckpt.metadata["trained_on"])
     assert "ap50" in ckpt.metadata["metrics"]
 
