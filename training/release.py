@@ -2,7 +2,7 @@
 (data, recipe, steps, metrics, inference defaults), without the optimiser state that only ``--resume``
 needs (it is twice the size of the weights for AdamW).
 
-    python -m training.release runs/lite2/best.pt core/weights/ssh_lite_wider.pt
+    python -m training.release runs/lite2/best.pt core/weights/ssh_lite_wider.pt --vote-threshold 0.4
 """
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from pathlib import Path
 from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 
-def release_checkpoint(source: str | Path, destination: str | Path) -> dict:
-    """Write ``source`` without its training state to ``destination`` (atomically); returns the metadata."""
+def release_checkpoint(source: str | Path, destination: str | Path, inference: dict | None = None) -> dict:
+    """Write ``source`` without its training state to ``destination`` (atomically); returns the metadata.
+    ``inference`` updates the default test-time settings (``InferenceConfig`` fields) stored with it."""
     ckpt = load_checkpoint(source)
     metadata = dict(ckpt.metadata, released_from=Path(source).name)
+    if inference:
+        metadata["inference"] = {**metadata.get("inference", {}), **inference}
     save_checkpoint(destination, ckpt.build_model(), ckpt.config, metadata)
     return metadata
 
@@ -25,9 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help="training checkpoint (best.pt or last.pt of a run)")
     parser.add_argument("destination", help="release file to write")
+    parser.add_argument("--score-threshold", type=float, help="default candidate score threshold")
+    parser.add_argument("--vote-threshold", type=float, help="default box-voting IoU (see core.postprocess)")
     args = parser.parse_args(argv)
+    inference = {k: v for k, v in (("score_threshold", args.score_threshold),
+                                   ("vote_threshold", args.vote_threshold)) if v is not None}
     try:
-        metadata = release_checkpoint(args.source, args.destination)
+        metadata = release_checkpoint(args.source, args.destination, inference)
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,7 +1,8 @@
 import torch
 
 from core import build_ssh, load_checkpoint, model_config, save_checkpoint
-from training.release import main, release_checkpoint
+from core.inference import Detector
+from training.release import main
 
 
 def test_release_keeps_weights_and_provenance_and_drops_the_optimiser_state(tmp_path):
@@ -11,16 +12,20 @@ def test_release_keeps_weights_and_provenance_and_drops_the_optimiser_state(tmp_
     optimiser = torch.optim.AdamW(model.parameters())
     model(torch.zeros(1, 3, 64, 64))[0][0].sum().backward()
     optimiser.step()
-    source = save_checkpoint(tmp_path / "last.pt", model, cfg, {"steps": 7, "metrics": {"easy": 0.5}},
+    source = save_checkpoint(tmp_path / "last.pt", model, cfg, {"steps": 7, "metrics": {"easy": 0.5},
+                                                                "inference": {"short_side": None}},
                              training_state={"step": 7, "optimizer": optimiser.state_dict()})
 
-    metadata = release_checkpoint(source, tmp_path / "release.pt")
+    assert main([str(source), str(tmp_path / "release.pt"), "--vote-threshold", "0.4"]) == 0
+    metadata = load_checkpoint(tmp_path / "release.pt").metadata
 
     released, original = load_checkpoint(tmp_path / "release.pt"), load_checkpoint(source)
     assert released.training_state is None and original.training_state is not None
     assert released.state_dict.keys() == original.state_dict.keys()
     assert all(torch.equal(released.state_dict[k], original.state_dict[k]) for k in original.state_dict)
-    assert released.metadata == metadata == {"steps": 7, "metrics": {"easy": 0.5}, "released_from": "last.pt"}
+    assert metadata == {"steps": 7, "metrics": {"easy": 0.5}, "released_from": "last.pt",
+                        "inference": {"short_side": None, "vote_threshold": 0.4}}
+    assert Detector.from_checkpoint(tmp_path / "release.pt", device="cpu").inference.vote_threshold == 0.4
     assert (tmp_path / "release.pt").stat().st_size < source.stat().st_size / 2
 
 
