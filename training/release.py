@@ -24,12 +24,23 @@ def release_checkpoint(source: str | Path, destination: str | Path, inference: d
     return metadata
 
 
+def _fraction(text: str) -> float:
+    """argparse type of the thresholds: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help="training checkpoint (best.pt or last.pt of a run)")
     parser.add_argument("destination", help="release file to write")
-    parser.add_argument("--score-threshold", type=float, help="default candidate score threshold")
-    parser.add_argument("--vote-threshold", type=float, help="default box-voting IoU (see core.postprocess)")
+    parser.add_argument("--score-threshold", type=_fraction, help="default candidate score threshold")
+    parser.add_argument("--vote-threshold", type=_fraction, help="default box-voting IoU (see core.postprocess)")
     args = parser.parse_args(argv)
     inference = {k: v for k, v in (("score_threshold", args.score_threshold),
                                    ("vote_threshold", args.vote_threshold)) if v is not None}

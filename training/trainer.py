@@ -183,6 +183,7 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
         state.best_metric = float(train_state.get("best_metric", -1.0))
         state.wall_seconds = float(train_state.get("wall_seconds", 0.0))
         state.history = list(train_state.get("history", []))
+        parent = ckpt.metadata.get("initialised_from")  # a resumed fine-tuning run keeps its origin
     elif init_from is not None:
         ckpt = load_checkpoint(init_from)
         mcfg = ckpt.config
@@ -216,8 +217,6 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
     meta = {"trained_on": data_description or [], "train_config": config.to_dict()}
     if parent is not None:
         meta["initialised_from"] = parent
-    elif train_state is not None and "initialised_from" in ckpt.metadata:
-        meta["initialised_from"] = ckpt.metadata["initialised_from"]  # a resumed fine-tuning run
     if inference is not None:
         meta["inference"] = {k: getattr(inference, k) for k in InferenceConfig.__dataclass_fields__}
     csv_log = CsvLog(out_dir / "train_log.csv") if info.is_main else None

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from core import build_ssh, load_checkpoint, model_config, save_checkpoint
@@ -35,3 +36,10 @@ def test_release_of_a_bad_file_is_a_message(tmp_path, capsys):
     assert main([str(bad), str(tmp_path / "out.pt")]) == 1
     assert "notes.pt" in capsys.readouterr().err
     assert not (tmp_path / "out.pt").exists()
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "x"])
+def test_release_rejects_thresholds_outside_zero_one(tmp_path, capsys, value):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--vote-threshold", value])
+    assert exit_info.value.code == 2 and "--vote-threshold" in capsys.readouterr().err

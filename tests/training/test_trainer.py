@@ -65,18 +65,20 @@ def test_short_real_run_learns_the_faces_of_two_images(tmp_path):
         assert len(confident) and bool((iou.max(dim=1).values >= 0.5).all()), f"faces missed in {sample.source}"
 
 
-def test_resume_extends_the_schedule(tmp_path):
+def test_resume_extends_the_schedule_and_keeps_the_origin(tmp_path, random_lite_checkpoint):
     torch.set_num_threads(1)
     samples = read_wider_folder(DATA / "wider_mini")
     config = recipe_for("ssh_lite", steps=2, batch_size=2, workers=0, crop_size=128, log_every=1,
                         checkpoint_every=1)
-    first = train(config, samples, tmp_path, device="cpu", progress=False)
+    first = train(config, samples, tmp_path, device="cpu", progress=False, init_from=random_lite_checkpoint)
     state = load_checkpoint(first.checkpoint).training_state
     assert state["step"] == 2 and state["optimizer"]["state"]
     longer = train(recipe_for("ssh_lite", steps=4, batch_size=2, workers=0, crop_size=128, log_every=1,
                               checkpoint_every=1), samples, tmp_path, device="cpu", progress=False,
                    resume=first.checkpoint)
-    assert longer.steps == 4 and load_checkpoint(longer.checkpoint).training_state["step"] == 4
+    resumed = load_checkpoint(longer.checkpoint)
+    assert longer.steps == 4 and resumed.training_state["step"] == 4
+    assert resumed.metadata["initialised_from"]["checkpoint"] == random_lite_checkpoint.name
     steps = np.genfromtxt(tmp_path / "train_log.csv", delimiter=",", names=True)["step"]
     assert steps.tolist() == [1, 2, 3, 4]
 
