@@ -18,13 +18,13 @@ EXIT_OK, EXIT_FAILED_INPUTS, EXIT_USAGE = 0, 1, 2
 
 
 def _crop_scales(text: str) -> tuple[float, ...]:
-    """argparse type of --crop-scales: comma-separated fractions in (0, 1]."""
+    """argparse type of --crop-scales: comma-separated positive fractions, at most 2 (> 1 zooms out)."""
     try:
         scales = tuple(float(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
-    if not all(0 < s <= 1 for s in scales):
-        raise argparse.ArgumentTypeError(f"crop scales must lie in (0, 1], got {text!r}")
+    if not all(0 < s <= 2 for s in scales):
+        raise argparse.ArgumentTypeError(f"crop scales must lie in (0, 2], got {text!r}")
     return scales
 
 
@@ -112,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                            ("seed", int, "random seed")):
         p.add_argument(f"--{name}", type=typ, help=f"{hlp} (default: the recipe's)")
     p.add_argument("--crop-scales", type=_crop_scales, metavar="S1,S2,...",
-                   help="crop recipe: square crop sides as fractions of the image's short side, drawn uniformly "
-                        "(default: the recipe's, 0.3,0.45,0.6,0.8,1.0)")
+                   help="crop recipe: square crop sides as fractions of the image's short side, drawn uniformly; "
+                        "above 1 zooms out onto a black canvas (default: the recipe's, 0.3,0.45,0.6,0.8,1.0)")
     p.add_argument("--log-every", type=int, default=20, help="steps between log lines (default 20)")
     p.add_argument("--augment", choices=["paper", "crop"], help="paper: flip + fixed scale; crop: random square "
                    "crops, flips, colour jitter (default: the recipe's)")

@@ -44,19 +44,37 @@ def resize(image: np.ndarray, boxes: np.ndarray, scale: float) -> tuple[np.ndarr
 def random_square_crop(image: np.ndarray, boxes: np.ndarray, rng: np.random.Generator,
                        scales=(0.3, 0.45, 0.6, 0.8, 1.0), tries: int = 50) -> tuple[np.ndarray, np.ndarray]:
     """Crop a square of side ``s · min(H, W)`` (s from ``scales``) at a random place, keeping faces whose
-    centre falls inside (clipped to the crop). Retries until a face survives when the image has any."""
-    h, w = image.shape[:2]
-    short = min(h, w)
+    centre falls inside (clipped to the crop). Retries until a face survives when the image has any.
+
+    A side longer than the short side (s > 1) zooms out: the image is first placed
+    at a random spot of a black canvas large enough for the square, so the detector also sees faces
+    smaller than the image gives and learns that black borders (letterboxing) are background."""
     for attempt in range(tries):
-        side = max(1, int(short * rng.choice(scales)))
+        side = max(1, int(min(image.shape[:2]) * rng.choice(scales)))
+        canvas, shifted = pad_to_fit(image, boxes, side, rng)
+        h, w = canvas.shape[:2]
         x0, y0 = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
-        centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+        centres = (shifted[:, :2] + shifted[:, 2:]) / 2
         inside = ((centres[:, 0] >= x0) & (centres[:, 0] < x0 + side)
                   & (centres[:, 1] >= y0) & (centres[:, 1] < y0 + side))
         if inside.any() or len(boxes) == 0 or attempt == tries - 1:
-            kept = boxes[inside] - np.array([x0, y0, x0, y0], dtype=np.float32)
-            return image[y0:y0 + side, x0:x0 + side], clip_and_drop(kept, side, side)
+            kept = shifted[inside] - np.array([x0, y0, x0, y0], dtype=np.float32)
+            return canvas[y0:y0 + side, x0:x0 + side], clip_and_drop(kept, side, side)
     raise AssertionError("unreachable")
+
+
+def pad_to_fit(image: np.ndarray, boxes: np.ndarray, side: int,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` (H, W, C) on a black canvas of at least ``side`` × ``side`` at a random offset, with
+    ``boxes`` shifted to match; unchanged when it already holds such a square."""
+    h, w = image.shape[:2]
+    if h >= side and w >= side:
+        return image, boxes
+    ch, cw = max(h, side), max(w, side)
+    oy, ox = int(rng.integers(0, ch - h + 1)), int(rng.integers(0, cw - w + 1))
+    canvas = np.zeros((ch, cw) + image.shape[2:], dtype=image.dtype)
+    canvas[oy:oy + h, ox:ox + w] = image
+    return canvas, boxes + np.array([ox, oy, ox, oy], dtype=np.float32)
 
 
 def photometric_jitter(image: np.ndarray, rng: np.random.Generator, brightness: float = 32,

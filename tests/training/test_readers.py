@@ -89,6 +89,21 @@ def test_voc_and_hostile_xml(tmp_path):
         read_labels(f"voc={xml}")
 
 
+def test_voc_finds_a_renamed_image_by_the_xml_stem(tmp_path):
+    """Datasets that rename files (e.g. to their MD5) keep labelImg's old <filename>."""
+    (tmp_path / "JPEGImages").mkdir()
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "JPEGImages" / "0a1b.jpg").write_bytes(IMAGE.read_bytes())
+    xml = tmp_path / "annotations" / "0a1b.xml"
+    xml.write_text("<annotation><filename>IMG_0042.jpg</filename><object><name>face</name><bndbox><xmin>1</xmin>"
+                   "<ymin>1</ymin><xmax>30</xmax><ymax>40</ymax></bndbox></object></annotation>")
+    [s] = read_labels(f"voc={tmp_path / 'annotations'}")
+    assert s.source == tmp_path / "JPEGImages" / "0a1b.jpg"
+    (tmp_path / "JPEGImages" / "0a1b.jpg").unlink()
+    with pytest.raises(LabelFormatError, match=r"0a1b.xml: image 'IMG_0042.jpg' \(or 0a1b.jpg/.png\) not found"):
+        read_labels(f"voc={tmp_path / 'annotations'}")
+
+
 def test_cvat_images(tmp_path):
     (tmp_path / IMAGE.name).write_bytes(IMAGE.read_bytes())
     xml = tmp_path / "cvat.xml"

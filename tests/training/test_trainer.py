@@ -117,7 +117,7 @@ def test_fine_tune_cli_from_a_checkpoint_mixing_in_wider(tmp_path, random_lite_c
     assert "ap50" in ckpt.metadata["metrics"]
 
 
-@pytest.mark.parametrize("scales, message", [("0,0.5", "must lie in (0, 1]"), ("1.5", "must lie in (0, 1]"),
+@pytest.mark.parametrize("scales, message", [("0,0.5", "must lie in (0, 2]"), ("2.5", "must lie in (0, 2]"),
                                              ("0.5,x", "not a comma-separated list")])
 def test_bad_crop_scales_are_rejected_by_the_parser(tmp_path, capsys, scales, message):
     from sshvideo.cli import main

@@ -2,7 +2,8 @@
 
 Every object counts as a face unless ``names`` restricts them (face-mask sets label faces
 "with_mask", "without_mask", "mask_weared_incorrect"). Images are looked up next to the XML, in
-``../JPEGImages`` and in ``../images``.
+``../JPEGImages`` and in ``../images``: first by ``<filename>``, then by the XML's own stem, since
+annotation tools keep the old ``<filename>`` when a dataset renames its files (e.g. to their MD5).
 """
 from __future__ import annotations
 
@@ -16,13 +17,20 @@ from training.samples import Sample
 from training.wider import LabelFormatError
 
 
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
 def _find_image(xml: Path, filename: str) -> Path:
     if Path(filename).is_absolute() or ".." in Path(filename).parts:
         raise LabelFormatError(f"{xml}: <filename> must be a plain file name, got {filename!r}")
-    for folder in (xml.parent, xml.parent.parent / "JPEGImages", xml.parent.parent / "images"):
-        if (folder / filename).is_file():
-            return folder / filename
-    raise LabelFormatError(f"{xml}: image {filename!r} not found next to it, in ../JPEGImages or ../images")
+    folders = (xml.parent, xml.parent.parent / "JPEGImages", xml.parent.parent / "images")
+    candidates = [filename] + [xml.stem + s for s in IMAGE_SUFFIXES + tuple(s.upper() for s in IMAGE_SUFFIXES)]
+    for name in candidates:
+        for folder in folders:
+            if (folder / name).is_file():
+                return folder / name
+    raise LabelFormatError(f"{xml}: image {filename!r} (or {xml.stem}.jpg/.png) not found next to it, "
+                           f"in ../JPEGImages or ../images")
 
 
 def read_voc_file(xml: Path, names: set[str] | None = None) -> Sample:
