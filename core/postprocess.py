@@ -24,7 +24,8 @@ def face_probabilities(cls_logits: torch.Tensor, num_anchors: int) -> torch.Tens
 
 
 def level_candidates(output: LevelOutput, level: LevelSpec, top_k: int, sizes: torch.Tensor,
-                     scales: torch.Tensor, score_threshold: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+                     scales: torch.Tensor, score_threshold: float = 0.0,
+                     drop_outside: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Top-k decoded boxes of one detection module for every image of a batch.
 
     Taking the top-k and then thresholding (the reference order) keeps the same boxes as
@@ -35,6 +36,7 @@ def level_candidates(output: LevelOutput, level: LevelSpec, top_k: int, sizes: t
         output: (cls_logits (N, 2A, H, W), bbox_deltas (N, 4A, H, W)).
         sizes: (N, 2) resized (height, width) of each image, for clipping.
         scales: (N,) resize factor of each image.
+        drop_outside: score -1 for boxes centred right of or below the image (in padding added there).
     Returns:
         boxes (N, k, 4) xyxy in original-image pixels, scores (N, k) face probabilities, sorted
         descending per image; k ≤ min(top_k, H·W·A).
@@ -49,6 +51,9 @@ def level_candidates(output: LevelOutput, level: LevelSpec, top_k: int, sizes: t
     anchors = grid_anchors(level.anchor_sizes, level.stride, h, w, device=cls_logits.device)[index]
     boxes = decode(anchors, deltas)
     upper = (sizes.flip(1).float() - 1).repeat(1, 2).unsqueeze(1)  # (N, 1, 4): w-1, h-1, w-1, h-1
+    if drop_outside:
+        centres = (boxes[..., :2] + boxes[..., 2:]) / 2
+        scores = scores.masked_fill((centres > upper[..., :2]).any(dim=-1), -1.0)
     boxes = torch.minimum(boxes.clamp(min=0), upper)
     return boxes / scales.view(n, 1, 1), scores
 

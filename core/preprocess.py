@@ -78,7 +78,8 @@ class Batch:
 
 
 def prepare_batch(frames, device: torch.device, pixel_offset: torch.Tensor,
-                  scale_for: Callable[[int, int], float], pad_to: int = 32) -> Batch:
+                  scale_for: Callable[[int, int], float], pad_to: int = 32, pad_bottom: int = 0,
+                  pad_right: int = 0) -> Batch:
     """Resize (bilinear, like cv2.INTER_LINEAR), centre and pad frames into one batch.
 
     The images are ``pixel − pixel_offset`` (RGB): the rest of the input normalisation lives in the
@@ -88,6 +89,8 @@ def prepare_batch(frames, device: torch.device, pixel_offset: torch.Tensor,
         frames: RGB uint8 (H, W, 3) numpy arrays or tensors (any device).
         pixel_offset: (3,) float32 per-channel offset, on ``device``.
         scale_for: (height, width) -> resize factor of that frame.
+        pad_bottom, pad_right: edge-replicated rows / columns added to each resized frame; ``sizes``
+            excludes them, so boxes are clipped to the frame itself.
     """
     tensors, sizes, scales = [], [], []
     for frame in frames:
@@ -98,6 +101,8 @@ def prepare_batch(frames, device: torch.device, pixel_offset: torch.Tensor,
         new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
         if (new_h, new_w) != (h, w):
             image = F.interpolate(image, size=(new_h, new_w), mode="bilinear", align_corners=False)
+        if pad_bottom or pad_right:
+            image = F.pad(image, (0, pad_right, 0, pad_bottom), mode="replicate")
         tensors.append(image)
         sizes.append((new_h, new_w))
         scales.append(scale)
@@ -106,8 +111,8 @@ def prepare_batch(frames, device: torch.device, pixel_offset: torch.Tensor,
     elif all(t.shape == tensors[0].shape for t in tensors):
         images = torch.cat(tensors)
     else:
-        pad_h = math.ceil(max(s[0] for s in sizes) / pad_to) * pad_to
-        pad_w = math.ceil(max(s[1] for s in sizes) / pad_to) * pad_to
+        pad_h = math.ceil(max(t.shape[2] for t in tensors) / pad_to) * pad_to
+        pad_w = math.ceil(max(t.shape[3] for t in tensors) / pad_to) * pad_to
         images = torch.zeros(len(tensors), 3, pad_h, pad_w, device=device).contiguous(memory_format=torch.channels_last)
         for i, t in enumerate(tensors):
             images[i, :, : t.shape[2], : t.shape[3]] = t[0]

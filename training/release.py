@@ -35,15 +35,26 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _pixels(text: str) -> int:
+    """argparse type of the paddings: a whole number of pixels in [0, 512]."""
+    if not text.isdigit() or int(text) > 512:
+        raise argparse.ArgumentTypeError(f"expected a whole number of pixels from 0 to 512, got {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help="training checkpoint (best.pt or last.pt of a run)")
     parser.add_argument("destination", help="release file to write")
     parser.add_argument("--score-threshold", type=_fraction, help="default candidate score threshold")
     parser.add_argument("--vote-threshold", type=_fraction, help="default box-voting IoU (see core.postprocess)")
+    parser.add_argument("--pad-bottom", type=_pixels, help="default edge-replicated rows below each frame "
+                                                           "(see core.inference.InferenceConfig)")
+    parser.add_argument("--pad-right", type=_pixels, help="default edge-replicated columns right of each frame")
     args = parser.parse_args(argv)
     inference = {k: v for k, v in (("score_threshold", args.score_threshold),
-                                   ("vote_threshold", args.vote_threshold)) if v is not None}
+                                   ("vote_threshold", args.vote_threshold), ("pad_bottom", args.pad_bottom),
+                                   ("pad_right", args.pad_right)) if v is not None}
     try:
         metadata = release_checkpoint(args.source, args.destination, inference)
     except CheckpointError as exc:

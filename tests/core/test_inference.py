@@ -9,7 +9,8 @@ from core import Detector, InferenceConfig, build_ssh, model_config
 from core.fold import fold_batchnorm
 from core.inference import _FlatOutputs
 from core.postprocess import select_detections
-from core.preprocess import resize_scale
+from core.preprocess import prepare_batch, resize_scale
+from sshvideo.models import default_weights
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +67,39 @@ def test_detect_returns_sorted_boxes_in_original_pixels(lite_model):
         h, w = frame.shape[:2]
         assert r.boxes[:, 0::2].max(initial=0) <= w and r.boxes[:, 1::2].max(initial=0) <= h
         assert r.boxes.min(initial=0) >= 0
+
+
+def test_border_padding_replicates_edges_and_is_left_out_of_the_sizes():
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, 255, (40, 60, 3), dtype=np.uint8), rng.integers(0, 255, (50, 30, 3), dtype=np.uint8)]
+    batch = prepare_batch(frames, torch.device("cpu"), torch.zeros(3), lambda h, w: 1.0, pad_bottom=16, pad_right=8)
+    assert batch.sizes.tolist() == [[40, 60], [50, 30]]
+    assert tuple(batch.images.shape) == (2, 3, 96, 96)  # (50 + 16, 60 + 8) rounded up to the batch's 32
+    first = batch.images[0]
+    assert torch.equal(first[:, :40, :60], torch.from_numpy(frames[0]).permute(2, 0, 1).float())
+    assert torch.equal(first[:, 40:56, :60], first[:, 39:40, :60].expand(-1, 16, -1))  # bottom: last row repeated
+    assert torch.equal(first[:, :56, 60:68], first[:, :56, 59:60].expand(-1, -1, 8))  # right: last column
+
+
+def test_no_detection_is_centred_in_the_border_padding(lite_model):
+    det = Detector(lite_model, model_config("ssh_lite"), device="cpu",
+                   inference=InferenceConfig(short_side=None, max_side=None, score_threshold=0.0, pad_bottom=64,
+                                             pad_right=32))
+    frame = np.random.default_rng(2).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    [r] = det.detect([frame])
+    assert len(r) > 0
+    centres = (r.boxes[:, :2] + r.boxes[:, 2:]) / 2
+    assert (centres[:, 0] < 160).all() and (centres[:, 1] < 120).all()
+    assert (r.boxes[:, 3] - r.boxes[:, 1] >= 1).all()  # no box squashed onto the bottom edge by clipping
+
+
+def test_embedded_model_does_not_fire_on_the_bottom_edge_of_a_black_frame():
+    """The defect the embedded model's border padding removes (README: letterboxed video)."""
+    black = np.zeros((480, 640, 3), np.uint8)
+    [plain] = Detector.from_checkpoint(default_weights(), device="cpu", pad_bottom=0).detect([black])
+    [padded] = Detector.from_checkpoint(default_weights(), device="cpu").detect([black])
+    assert (plain.scores > 0.5).sum() >= 3  # without the padding it does
+    assert (padded.scores > 0.5).sum() == 0
 
 
 def test_batched_forward_equals_single_frames(lite_model):

@@ -17,7 +17,7 @@ def test_release_keeps_weights_and_provenance_and_drops_the_optimiser_state(tmp_
                                                                 "inference": {"short_side": None}},
                              training_state={"step": 7, "optimizer": optimiser.state_dict()})
 
-    assert main([str(source), str(tmp_path / "release.pt"), "--vote-threshold", "0.4"]) == 0
+    assert main([str(source), str(tmp_path / "release.pt"), "--vote-threshold", "0.4", "--pad-bottom", "64"]) == 0
     metadata = load_checkpoint(tmp_path / "release.pt").metadata
 
     released, original = load_checkpoint(tmp_path / "release.pt"), load_checkpoint(source)
@@ -25,8 +25,9 @@ def test_release_keeps_weights_and_provenance_and_drops_the_optimiser_state(tmp_
     assert released.state_dict.keys() == original.state_dict.keys()
     assert all(torch.equal(released.state_dict[k], original.state_dict[k]) for k in original.state_dict)
     assert metadata == {"steps": 7, "metrics": {"easy": 0.5}, "released_from": "last.pt",
-                        "inference": {"short_side": None, "vote_threshold": 0.4}}
-    assert Detector.from_checkpoint(tmp_path / "release.pt", device="cpu").inference.vote_threshold == 0.4
+                        "inference": {"short_side": None, "vote_threshold": 0.4, "pad_bottom": 64}}
+    inference = Detector.from_checkpoint(tmp_path / "release.pt", device="cpu").inference
+    assert inference.vote_threshold == 0.4 and inference.pad_bottom == 64 and inference.pad_right == 0
     assert (tmp_path / "release.pt").stat().st_size < source.stat().st_size / 2
 
 
@@ -43,3 +44,10 @@ def test_release_rejects_thresholds_outside_zero_one(tmp_path, capsys, value):
     with pytest.raises(SystemExit) as exit_info:
         main([str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--vote-threshold", value])
     assert exit_info.value.code == 2 and "--vote-threshold" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["-1", "600", "3.5"])
+def test_release_rejects_bad_paddings(tmp_path, capsys, value):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--pad-bottom", value])
+    assert exit_info.value.code == 2 and "--pad-bottom" in capsys.readouterr().err
