@@ -21,22 +21,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
+from torchvision.ops import box_iou
 
 from sshvideo.atomic import write_text_atomic
 from training.readers import read_labels
 from training.samples import Sample, xywh_to_xyxy
 from training.wider import LabelFormatError
 from training.wider_eval import read_prediction_file
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, 4) × (M, 4) xyxy boxes -> (N, M) IoU (continuous pixel convention, x2 = x + w)."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area = lambda z: np.prod(z[:, 2:] - z[:, :2], axis=1)  # noqa: E731
-    union = area(a)[:, None] + area(b)[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def missing_faces(labelled: np.ndarray, detections: np.ndarray, min_score: float, max_iou: float) -> np.ndarray:
@@ -46,8 +38,9 @@ def missing_faces(labelled: np.ndarray, detections: np.ndarray, min_score: float
         labelled: (M, 4) xyxy boxes of the hand labels.
         detections: (P, 5) xyxy + score.
     Returns:
-        (K, 4) xyxy boxes: score >= ``min_score``, IoU <= ``max_iou`` with every labelled box and with
-        every higher-scored added box (so one face is never added twice).
+        (K, 4) xyxy boxes: score >= ``min_score``, IoU <= ``max_iou`` (continuous convention, as the
+        labels: x2 = x + w) with every labelled box and with every higher-scored added box (so one face is
+        never added twice).
     """
     labelled = np.asarray(labelled, np.float64).reshape(-1, 4)
     detections = np.asarray(detections, np.float64).reshape(-1, 5)
@@ -56,7 +49,7 @@ def missing_faces(labelled: np.ndarray, detections: np.ndarray, min_score: float
     kept = labelled
     added = []
     for box in candidates[:, :4]:
-        if len(kept) == 0 or iou_matrix(box[None], kept).max() <= max_iou:
+        if len(kept) == 0 or box_iou(torch.from_numpy(box[None]), torch.from_numpy(kept)).max() <= max_iou:
             added.append(box)
             kept = np.vstack([kept, box[None]])
     return np.array(added, np.float32).reshape(-1, 4)
