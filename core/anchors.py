@@ -42,3 +42,18 @@ def grid_anchors(sizes: tuple[int, ...], stride: int, height: int, width: int,
     sy, sx = torch.meshgrid(shift_y, shift_x, indexing="ij")
     shifts = torch.stack([sx, sy, sx, sy], dim=-1).reshape(-1, 1, 4)  # (H·W, 1, 4)
     return (shifts + base.reshape(1, -1, 4)).reshape(-1, 4)
+
+
+def anchors_at(sizes: tuple[int, ...], stride: int, width: int, index: torch.Tensor) -> torch.Tensor:
+    """The anchors ``grid_anchors(sizes, stride, H, width)[index]`` without building the whole grid.
+
+    Args:
+        index: integer tensor of any shape, flat indices (y·W + x)·A + a.
+    Returns:
+        Tensor[*index.shape, 4] xyxy anchors in input pixels.
+    """
+    num = len(sizes)
+    cell, which = index.div(num, rounding_mode="floor"), index.remainder(num)
+    y, x = cell.div(width, rounding_mode="floor"), cell.remainder(width)
+    shifts = torch.stack([x, y, x, y], dim=-1).float() * stride
+    return shifts + cell_anchors(sizes, device=index.device)[which]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import torch
 from torchvision.ops import batched_nms, box_iou
 
-from core.anchors import grid_anchors
+from core.anchors import anchors_at
 from core.box_coding import decode
 from core.config import LevelSpec
-from core.model import LevelOutput, flatten_deltas
+from core.model import LevelOutput
 
 
 def face_probabilities(cls_logits: torch.Tensor, num_anchors: int) -> torch.Tensor:
@@ -46,10 +46,11 @@ def level_candidates(output: LevelOutput, level: LevelSpec, top_k: int, sizes: t
     face_prob = face_probabilities(cls_logits, level.num_anchors)  # (N, R)
     above = int((face_prob > score_threshold).sum(dim=1).max())
     scores, index = face_prob.topk(min(top_k, above), dim=1)
-    deltas = flatten_deltas(bbox_deltas, level.num_anchors).float()
-    deltas = deltas.gather(1, index.unsqueeze(-1).expand(-1, -1, 4))  # (N, k, 4)
-    anchors = grid_anchors(level.anchor_sizes, level.stride, h, w, device=cls_logits.device)[index]
-    boxes = decode(anchors, deltas)
+    # Only the k chosen anchors are built and only their deltas read (not the whole maps).
+    cell, anchor = index.div(level.num_anchors, rounding_mode="floor"), index.remainder(level.num_anchors)
+    image = torch.arange(n, device=index.device).unsqueeze(1)
+    deltas = bbox_deltas.view(n, level.num_anchors, 4, h, w)[image, anchor, :, cell // w, cell % w]  # (N, k, 4)
+    boxes = decode(anchors_at(level.anchor_sizes, level.stride, w, index), deltas.float())
     upper = (sizes.flip(1).float() - 1).repeat(1, 2).unsqueeze(1)  # (N, 1, 4): w-1, h-1, w-1, h-1
     if drop_outside:
         centres = (boxes[..., :2] + boxes[..., 2:]) / 2

@@ -28,6 +28,16 @@ def _crop_scales(text: str) -> tuple[float, ...]:
     return scales
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {text!r}")
+    return value
+
+
 def _add_model_args(p: argparse.ArgumentParser, default_thresh: float) -> None:
     p.add_argument("--weights", metavar="CKPT", help="checkpoint to use (default: the embedded model)")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps "
@@ -114,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop-scales", type=_crop_scales, metavar="S1,S2,...",
                    help="crop recipe: square crop sides as fractions of the image's short side, drawn uniformly; "
                         "above 1 zooms out onto a black canvas (default: the recipe's, 0.3,0.45,0.6,0.8,1.0)")
+    p.add_argument("--border-bands", type=_probability, metavar="P",
+                   help="crop recipe: share of crops shrunk inside random edge bands (replicated or flat colour, up "
+                        "to 20%% of the side) so the detector does not fire at frame edges (default: the recipe's, 0)")
     p.add_argument("--log-every", type=int, default=20, help="steps between log lines (default 20)")
     p.add_argument("--augment", choices=["paper", "crop"], help="paper: flip + fixed scale; crop: random square "
                    "crops, flips, colour jitter (default: the recipe's)")

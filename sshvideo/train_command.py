@@ -72,7 +72,8 @@ def run_train_command(args, progress: bool) -> int:
                      workers=args.workers, crop_size=args.crop_size, warmup_steps=args.warmup_steps,
                      eval_every=args.eval_every, log_every=args.log_every,
                      checkpoint_every=args.checkpoint_every, eval_max_images=args.eval_max_images, seed=args.seed,
-                     augment=args.augment, crop_scales=args.crop_scales)
+                     augment=args.augment, crop_scales=args.crop_scales,
+                     border_bands=args.border_bands)
     config = recipe_for(args.model, **overrides)
     out = Path(args.out)
     try:

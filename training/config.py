@@ -27,6 +27,7 @@ class TrainConfig:
     max_side: int = 1600
     crop_size: int = 640
     crop_scales: tuple[float, ...] = (0.3, 0.45, 0.6, 0.8, 1.0)
+    border_bands: float = 0.0  # crop recipe: share of crops shrunk inside random edge bands
     ohem: bool = True
     amp: bool = True  # autocast on CUDA only
     seed: int = 3

@@ -43,7 +43,7 @@ def make_transform(config: TrainConfig):
     if config.augment == "paper":
         return PaperTransform(config.short_side, config.max_side)
     if config.augment == "crop":
-        return CropTransform(config.crop_size, config.crop_scales)
+        return CropTransform(config.crop_size, config.crop_scales, border_bands=config.border_bands)
     raise ValueError(f"unknown augment {config.augment!r}; choose 'paper' or 'crop'")
 
 

@@ -1,6 +1,6 @@
 import torch
 
-from core.anchors import cell_anchors, grid_anchors
+from core.anchors import anchors_at, cell_anchors, grid_anchors
 from core.config import ssh_levels
 
 # py-faster-rcnn generate_anchors(base_size=16, ratios=[1], scales=...) for the three SSH modules
@@ -37,3 +37,10 @@ def test_anchor_count_at_1200x1600():
     sizes = {8: (150, 200), 16: (75, 100), 32: (38, 50)}
     total = sum(grid_anchors(lv.anchor_sizes, lv.stride, *sizes[lv.stride]).shape[0] for lv in ssh_levels())
     assert total == 78_800
+
+
+def test_anchors_at_equals_indexing_the_full_grid():
+    for level in ssh_levels():
+        grid = grid_anchors(level.anchor_sizes, level.stride, 7, 5)
+        index = torch.tensor([[0, 1, 9, 40], [69, 3, 3, 68]])
+        assert torch.equal(anchors_at(level.anchor_sizes, level.stride, 5, index), grid[index])

@@ -8,8 +8,11 @@ import torch
 from core import Detector, InferenceConfig, build_ssh, model_config
 from core.fold import fold_batchnorm
 from core.inference import _FlatOutputs
-from core.postprocess import select_detections
-from core.preprocess import prepare_batch, resize_scale
+from core.anchors import grid_anchors
+from core.box_coding import decode
+from core.model import flatten_deltas
+from core.postprocess import face_probabilities, level_candidates, select_detections
+from core.preprocess import normalised_canvas, prepare_batch, resize_scale
 from sshvideo.models import default_weights
 
 
@@ -79,6 +82,33 @@ def test_border_padding_replicates_edges_and_is_left_out_of_the_sizes():
     assert torch.equal(first[:, :40, :60], torch.from_numpy(frames[0]).permute(2, 0, 1).float())
     assert torch.equal(first[:, 40:56, :60], first[:, 39:40, :60].expand(-1, 16, -1))  # bottom: last row repeated
     assert torch.equal(first[:, :56, 60:68], first[:, :56, 59:60].expand(-1, -1, 8))  # right: last column
+
+
+@pytest.mark.parametrize("size", [(40, 60), (27, 33), (80, 120)])
+@pytest.mark.parametrize("pad", [(0, 0), (16, 0), (5, 9)])
+def test_normalised_canvas_equals_resize_then_replicate_pad(size, pad):
+    pixels = torch.from_numpy(np.random.default_rng(3).integers(0, 255, (40, 60, 3), dtype=np.uint8))
+    offset = torch.tensor([10.0, 20.0, 30.0])
+    reference = (pixels.float() - offset).permute(2, 0, 1).unsqueeze(0)
+    if size != (40, 60):
+        reference = torch.nn.functional.interpolate(reference, size=size, mode="bilinear", align_corners=False)
+    reference = torch.nn.functional.pad(reference, (0, pad[1], 0, pad[0]), mode="replicate")
+    assert torch.equal(normalised_canvas(pixels, offset, *size, *pad), reference)
+
+
+def test_level_candidates_equal_decoding_every_anchor_then_indexing():
+    level = model_config("ssh_lite").levels[0]
+    a, h, w = level.num_anchors, 6, 7
+    torch.manual_seed(4)
+    cls_logits, deltas = torch.randn(2, 2 * a, h, w), torch.randn(2, 4 * a, h, w) * 0.3
+    sizes, scales = torch.tensor([[48, 56], [40, 50]]), torch.tensor([1.0, 0.5])
+    boxes, scores = level_candidates((cls_logits, deltas), level, 10, sizes, scales)
+    all_boxes = decode(grid_anchors(level.anchor_sizes, level.stride, h, w), flatten_deltas(deltas, a))  # (2, R, 4)
+    top, index = face_probabilities(cls_logits, a).topk(10, dim=1)
+    for i in range(2):
+        upper = (sizes[i].flip(0).float() - 1).repeat(2)
+        expected = torch.minimum(all_boxes[i, index[i]].clamp(min=0), upper) / scales[i]
+        assert torch.allclose(boxes[i], expected) and torch.equal(scores[i], top[i])
 
 
 def test_no_detection_is_centred_in_the_border_padding(lite_model):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from training.augment import CropTransform, pad_to_fit, random_square_crop
+from training.augment import CropTransform, pad_to_fit, random_border_bands, random_square_crop
 
 
 def _marked_image(h=300, w=500):
@@ -57,3 +57,39 @@ def test_crop_transform_resizes_to_its_size_with_boxes_scaled():
     out, kept = CropTransform(size=128, scales=(1.0, 1.3), jitter=False)(image, boxes, np.random.default_rng(3))
     assert out.shape == (128, 128, 3)
     assert len(kept) == 1 and (kept >= 0).all() and (kept <= 128).all()
+
+
+def test_border_bands_keep_the_side_shrink_the_content_and_leave_faces_out_of_the_bands():
+    image = np.full((200, 200, 3), 128, np.uint8)
+    image[40:100, 120:170] = 255
+    boxes = np.array([[120, 40, 170, 100]], np.float32)
+    rng = np.random.default_rng(4)
+    fills = set()
+    for _ in range(40):
+        out, moved = random_border_bands(image, boxes, rng)
+        assert out.shape == image.shape and len(moved) == 1
+        assert (_pixels_under(out, moved[0] + np.array([1, 1, -1, -1])) == 255).all()  # the face moved with its box
+        inner = round(200 * (moved[0, 2] - moved[0, 0]) / 50)  # the box tells the content's scale and place
+        left, top = round(moved[0, 0] - 120 * inner / 200), round(moved[0, 1] - 40 * inner / 200)
+        band = 200 - inner
+        assert 3 <= band <= 40 and 0 <= left <= band and 0 <= top <= band
+        assert (out[top + 1:top + inner - 1, left + 1:left + inner - 1] == 128).all(axis=2).mean() > 0.9
+        outside = np.ones((200, 200), bool)
+        outside[top:top + inner, left:left + inner] = False
+        band_pixels = out[outside]
+        fills.add("replicated" if (band_pixels == 128).all() else "black" if (band_pixels == 0).all() else "colour")
+        assert len(np.unique(band_pixels, axis=0)) <= 2  # a flat colour, or grey (and white) edges repeated
+    assert fills == {"replicated", "black", "colour"}
+
+
+def test_crop_transform_applies_border_bands_when_asked():
+    image, boxes = _marked_image()
+    rng = np.random.default_rng(5)
+    never = CropTransform(size=96, scales=(1.0,), jitter=False)
+    always = CropTransform(size=96, scales=(1.0,), jitter=False, border_bands=1.0)
+    face_width = 50 * 96 / 300  # the whole short side is the crop, resized to 96
+    for _ in range(10):
+        [plain] = never(image, boxes, rng)[1]
+        [banded] = always(image, boxes, rng)[1]
+        assert np.isclose(plain[2] - plain[0], face_width)
+        assert banded[2] - banded[0] < face_width  # the content shrank to make room for the bands
