@@ -28,6 +28,16 @@ def _crop_scales(text: str) -> tuple[float, ...]:
     return scales
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return value
+
+
 def _probability(text: str) -> float:
     try:
         value = float(text)
@@ -127,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--border-bands", type=_probability, metavar="P",
                    help="crop recipe: share of crops shrunk inside random edge bands (replicated or flat colour, up "
                         "to 20%% of the side) so the detector does not fire at frame edges (default: the recipe's, 0)")
+    p.add_argument("--allowed-border", type=_non_negative_int, metavar="PX",
+                   help="train anchors reaching up to PX pixels outside the image, in every module (default: each "
+                        "module's own as in the reference, M1/M2 0 and M3 512; those M1/M2 leave untrained "
+                        "anchors at the image edge, which fire on frame edges at test time; e.g. 512)")
     p.add_argument("--log-every", type=int, default=20, help="steps between log lines (default 20)")
     p.add_argument("--augment", choices=["paper", "crop"], help="paper: flip + fixed scale; crop: random square "
                    "crops, flips, colour jitter (default: the recipe's)")

@@ -26,17 +26,20 @@ def smooth_l1(x: torch.Tensor, sigma: float = SMOOTH_L1_SIGMA) -> torch.Tensor:
 
 
 def level_targets(level: LevelSpec, feature_size: tuple[int, int], faces: list[torch.Tensor],
-                  image_sizes: list[tuple[int, int]], device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Labels (N, R) and deltas (N, R, 4) of one module for a batch (one assignment per image)."""
+                  image_sizes: list[tuple[int, int]], device, allowed_border: int | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Labels (N, R) and deltas (N, R, 4) of one module for a batch (one assignment per image);
+    ``allowed_border`` replaces the module's own (``level.allowed_border``) when given."""
     anchors = grid_anchors(level.anchor_sizes, level.stride, *feature_size, device=device)
-    per_image = [assign_targets(anchors, f.to(device), h, w, level.allowed_border)
+    border = level.allowed_border if allowed_border is None else allowed_border
+    per_image = [assign_targets(anchors, f.to(device), h, w, border)
                  for f, (h, w) in zip(faces, image_sizes)]
     return torch.stack([lab for lab, _ in per_image]), torch.stack([d for _, d in per_image])
 
 
 def ssh_loss(outputs: list[LevelOutput], levels: tuple[LevelSpec, ...], faces: list[torch.Tensor],
              image_sizes: list[tuple[int, int]], *, ohem: bool = True, batch_size: int = 256,
-             fg_fraction: float = 0.25) -> dict[str, torch.Tensor]:
+             fg_fraction: float = 0.25, allowed_border: int | None = None) -> dict[str, torch.Tensor]:
     """Loss terms ``{"cls_m1", "reg_m1", ...}`` for a batch.
 
     Args:
@@ -44,11 +47,14 @@ def ssh_loss(outputs: list[LevelOutput], levels: tuple[LevelSpec, ...], faces: l
         faces: per image (M_i, 4) xyxy boxes in input pixels.
         image_sizes: per image (height, width) of the real image area (for the border rule).
         ohem: hard mining (reference); False samples randomly with the same 64/256 budget.
+        allowed_border: anchors reaching further outside the image are ignored; None = each module's own
+            (reference: M1/M2 0, M3 512). The reference's 0 leaves M1/M2 anchors that cross the image edge
+            untrained, yet inference scores them: a model trained on small crops then fires on frame edges.
     """
     losses = {}
     for (cls_out, box_out), level in zip(outputs, levels):
         n, _, h, w = cls_out.shape
-        labels, target_deltas = level_targets(level, (h, w), faces, image_sizes, cls_out.device)
+        labels, target_deltas = level_targets(level, (h, w), faces, image_sizes, cls_out.device, allowed_border)
         logits = flatten_cls(cls_out, level.num_anchors).float()  # (N, R, 2)
         deltas = flatten_deltas(box_out, level.num_anchors).float()  # (N, R, 4)
         if ohem:

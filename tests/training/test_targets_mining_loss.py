@@ -95,3 +95,16 @@ def test_loss_on_an_image_without_faces_is_background_only():
     assert losses["reg_m1"].item() == 0
     sum(losses.values()).backward()
     assert deltas.grad.abs().sum() == 0 and cls.grad.abs().sum() > 0
+
+
+def test_a_larger_allowed_border_trains_the_anchors_that_cross_the_image_edge():
+    level = LevelSpec("m1", 8, (16,), 8, 0)  # the reference's border 0 for M1/M2
+    cls = torch.zeros(1, 2, 2, 2)
+    cls[0, 1] = 2.0  # every anchor fires...
+    cls[0, 1, 0, 0] = 0.0  # ...except the only one inside a 16 × 16 image
+    deltas = torch.zeros(1, 4, 2, 2)
+    own = ssh_loss([(cls, deltas)], (level,), [torch.zeros(0, 4)], [(16, 16)])
+    wide = ssh_loss([(cls, deltas)], (level,), [torch.zeros(0, 4)], [(16, 16)], allowed_border=512)
+    assert abs(own["cls_m1"].item() - math.log(2)) < 1e-6  # the firing edge anchors are never seen
+    expected = (math.log(2) + 3 * math.log(1 + math.exp(2))) / 4  # now they are background
+    assert abs(wide["cls_m1"].item() - expected) < 1e-6

@@ -107,12 +107,13 @@ def test_fine_tune_cli_from_a_checkpoint_mixing_in_wider(tmp_path, random_lite_c
     code = main(["--quiet", "train", "--model", "ssh_lite", "--init-from", str(random_lite_checkpoint),
                  "--data", f"wider={DATA / 'wider_mini'}", "--mix-wider", str(DATA / "wider_mini"), "--mix-ratio", "0.5",
                  "--steps", "2", "--batch-size", "2", "--workers", "0", "--crop-size", "128", "--out", str(tmp_path),
-                 "--crop-scales", "0.5,1", "--border-bands", "0.5", "--val", f"wider={DATA / 'wider_mini'}",
+                 "--crop-scales", "0.5,1", "--border-bands", "0.5", "--allowed-border", "64", "--val", f"wider={DATA / 'wider_mini'}",
                  "--device", "cpu"])
     assert code == 0, capsys.readouterr().err
     ckpt = load_checkpoint(tmp_path / "last.pt")
     assert ckpt.metadata["train_config"]["crop_scales"] == [0.5, 1.0]
     assert ckpt.metadata["train_config"]["border_bands"] == 0.5
+    assert ckpt.metadata["train_config"]["allowed_border"] == 64
     assert ckpt.metadata["initialised_from"] == {"checkpoint": random_lite_checkpoint.name,
                                                  "trained_on": "nothing (random init)"}
     assert any("mixed in" in d for d in ckpt.metadata["trained_on"])
@@ -130,12 +131,14 @@ def test_bad_crop_scales_are_rejected_by_the_parser(tmp_path, capsys, scales, me
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("value, message", [("1.5", "must lie in [0, 1]"), ("-0.1", "must lie in [0, 1]"),
-                                            ("half", "not a number")])
-def test_bad_border_band_rates_are_rejected_by_the_parser(tmp_path, capsys, value, message):
+@pytest.mark.parametrize("option, value, message", [
+    ("--border-bands", "1.5", "must lie in [0, 1]"), ("--border-bands", "-0.1", "must lie in [0, 1]"),
+    ("--border-bands", "half", "not a number"), ("--allowed-border", "-1", "must be 0 or more"),
+    ("--allowed-border", "2.5", "not a whole number")])
+def test_bad_border_options_are_rejected_by_the_parser(tmp_path, capsys, option, value, message):
     from sshvideo.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
-        main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--border-bands", value])
+        main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), option, value])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
