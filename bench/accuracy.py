@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import GT, PEERS, VAL, markdown_table, median_ms, peer_timing, pin_threads, test_frame_rgb
+from common import GT, PEERS, VAL, format_times, interleaved_timing, markdown_table, pin_threads
 
 PEER_NAMES = ["yunet", "retinaface_mnet025", "ulfd_rfb640", "ulfd_rfb320"]
 
@@ -75,32 +75,6 @@ def main(argv=None) -> int:
               format_times(ms["ours" if name.startswith("ssh_lite") else name])] for name, ap_ in rows]
     print(markdown_table(["detector", "easy AP", "medium AP", "hard AP", "ms / 640×480 frame"], table))
     return 0
-
-
-def interleaved_timing(weights, peers: list[str], threads: int, rounds: int) -> dict[str, list[float]]:
-    """{"ours" or peer name: [median ms of each round]}; every round times ours, then each peer."""
-    import torch
-
-    from sshvideo.models import load_detector
-
-    detector = load_detector(weights, device="cpu", threshold=0.5, size="native")
-    frame = test_frame_rgb()
-    times: dict[str, list[float]] = {name: [] for name in ["ours", *peers]}
-    for _ in range(rounds):
-        with torch.inference_mode():
-            times["ours"].append(median_ms(lambda: detector.detect([frame])))
-        for name in peers:
-            timing = peer_timing(name, "640x480", threads)
-            if timing:
-                times[name].append(timing["median_ms"])
-    return times
-
-
-def format_times(values: list[float]) -> str:
-    if not values:
-        return "-"
-    ordered = sorted(values)
-    return f"{ordered[len(ordered) // 2]:.1f} [{ordered[0]:.1f}–{ordered[-1]:.1f}]"
 
 
 if __name__ == "__main__":

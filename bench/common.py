@@ -94,6 +94,38 @@ def peer_timing(detector: str, size: str = "640x480", threads: int = 2) -> dict 
     return json.loads(lines[-1])
 
 
+def interleaved_timing(weights, peers: list[str], threads: int, rounds: int) -> dict[str, list[float]]:
+    """{"ours" or peer name: [median ms of each round]}: end-to-end detect() of the same 640×480 frame at
+    its own size and the deployment threshold (0.5); every round times ours, then each peer, so a
+    machine that slows down mid-run slows everyone."""
+    import torch
+
+    from sshvideo.models import load_detector
+
+    detector = load_detector(weights, device="cpu", threshold=0.5, size="native")
+    frame = test_frame_rgb()
+    times: dict[str, list[float]] = {name: [] for name in ["ours", *peers]}
+    for _ in range(rounds):
+        with torch.inference_mode():
+            times["ours"].append(median_ms(lambda: detector.detect([frame])))
+        for name in peers:
+            timing = peer_timing(name, "640x480", threads)
+            if timing:
+                times[name].append(timing["median_ms"])
+    return times
+
+
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def format_times(values: list[float]) -> str:
+    """"median [min–max]" of per-round times, "-" when there are none."""
+    if not values:
+        return "-"
+    return f"{median(values):.1f} [{min(values):.1f}–{max(values):.1f}]"
+
+
 def markdown_table(header: list[str], rows: list[list]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]

@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common import (PEERS, conv_macs, markdown_table, median_ms, peer_timing, pin_threads, test_frame_rgb)
+from common import (PEERS, conv_macs, format_times, interleaved_timing, markdown_table, median, median_ms,
+                    pin_threads, test_frame_rgb)
 
 VGG_SIZES = [(400, 800), (800, 1200), (1200, 1600)]
 REFERENCE_GMACS = {(400, 800): 104.19, (800, 1200): 312.52, (1200, 1600): 625.04}  # ssh_reference.md §8
@@ -54,6 +55,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-vgg", action="store_true")
     ap.add_argument("--weights", help="light model checkpoint (default: the embedded model, else random init)")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds against the peers (default 3)")
     args = ap.parse_args(argv)
     pin_threads(args.threads)
     import torch
@@ -65,12 +67,10 @@ def main(argv=None) -> int:
     weights = args.weights or default_weights()
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = []
-    lite_ms = {}
     for device in devices:
         det = detector_for("ssh_lite", device, None, None, weights)
         gmacs = conv_macs(build_ssh(model_config("ssh_lite")).eval(), 480, 640) / 1e9
         fwd, e2e = time_detector(det, 480, 640, 50)
-        lite_ms[device] = e2e
         rows.append(["ssh_lite", device, "640×480", f"{gmacs:.3f}", "-", f"{fwd:.1f}", f"{e2e:.1f}",
                      f"{2 * gmacs / fwd * 1000:.1f}", "-"])
         if args.skip_vgg:
@@ -86,19 +86,18 @@ def main(argv=None) -> int:
     print(f"threads: {args.threads}, torch {torch.__version__}, light model weights: {weights or 'random init'}")
     print(markdown_table(["model", "device", "input", "GMAC", "GMAC (ref.)", "forward ms", "end-to-end ms",
                           "GFLOP/s", "paper ms / ours"], rows))
-    peer_rows = []
     if not PEERS.is_dir():
         print("peers not found; skipping the comparison", file=sys.stderr)
         return 0
-    for name in PEER_NAMES:
-        result = peer_timing(name, "640x480", args.threads)
-        if result:
-            peer_rows.append([name, result["size"], f"{result['median_ms']:.1f}",
-                              f"{result['median_ms'] / lite_ms['cpu']:.2f}×"])
+    times = interleaved_timing(weights, PEER_NAMES, args.threads, args.rounds)
+    ours = median(times["ours"])
+    table = [["ssh_lite (ours)", "640×480", format_times(times["ours"]), "1.00×"]]
+    table += [[name, "640×480", format_times(values), f"{median(values) / ours:.2f}×" if values else "-"]
+              for name, values in times.items() if name != "ours"]
     print()
-    print(f"peers, same run, {args.threads} threads, their end-to-end detect() on the same 640×480 image:")
-    print(markdown_table(["detector", "runs at", "median ms", "peer ms / ssh_lite ms"],
-                         [["ssh_lite (ours)", "640×480", f"{lite_ms['cpu']:.1f}", "1.00×"]] + peer_rows))
+    print(f"peers, same run, {args.threads} threads, their end-to-end detect() on the same 640×480 image, "
+          f"median [min–max] of {args.rounds} interleaved rounds:")
+    print(markdown_table(["detector", "input", "ms", "peer ms / ssh_lite ms"], table))
     return 0
 
 

@@ -45,7 +45,8 @@ class InferenceConfig:
     vote_threshold: float | None = None  # box voting IoU (None: plain NMS, as the reference)
     # Edge-replicated rows below / columns right of each resized frame, in network pixels; detections
     # centred there are dropped. A model may fire on, or miss faces at, a frame border it has learned
-    # oddly (the embedded one does at the bottom edge); this moves the border away. 0: the reference.
+    # oddly (one trained with untrained edge anchors fires at the bottom edge); this moves the border
+    # away. 0: the reference, and the embedded model.
     pad_bottom: int = 0
     pad_right: int = 0
 

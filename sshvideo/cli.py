@@ -138,9 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="crop recipe: share of crops shrunk inside random edge bands (replicated or flat colour, up "
                         "to 20%% of the side) so the detector does not fire at frame edges (default: the recipe's, 0)")
     p.add_argument("--allowed-border", type=_non_negative_int, metavar="PX",
-                   help="train anchors reaching up to PX pixels outside the image, in every module (default: each "
-                        "module's own as in the reference, M1/M2 0 and M3 512; those M1/M2 leave untrained "
-                        "anchors at the image edge, which fire on frame edges at test time; e.g. 512)")
+                   help="train anchors reaching up to PX pixels outside the image, in every module (default: the "
+                        "recipe's: ssh_lite 512; ssh_vgg16 each module's own as in the reference, M1/M2 0 and M3 "
+                        "512, which leaves M1/M2 anchors at the image edge untrained)")
     p.add_argument("--log-every", type=int, default=20, help="steps between log lines (default 20)")
     p.add_argument("--augment", choices=["paper", "crop"], help="paper: flip + fixed scale; crop: random square "
                    "crops, flips, colour jitter (default: the recipe's)")

@@ -123,13 +123,15 @@ def test_no_detection_is_centred_in_the_border_padding(lite_model):
     assert (r.boxes[:, 3] - r.boxes[:, 1] >= 1).all()  # no box squashed onto the bottom edge by clipping
 
 
-def test_embedded_model_does_not_fire_on_the_bottom_edge_of_a_black_frame():
-    """The defect the embedded model's border padding removes (README: letterboxed video)."""
-    black = np.zeros((480, 640, 3), np.uint8)
-    [plain] = Detector.from_checkpoint(default_weights(), device="cpu", pad_bottom=0).detect([black])
-    [padded] = Detector.from_checkpoint(default_weights(), device="cpu").detect([black])
-    assert (plain.scores > 0.5).sum() >= 3  # without the padding it does
-    assert (padded.scores > 0.5).sum() == 0
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_embedded_model_does_not_fire_on_the_edges_of_a_flat_frame(level):
+    """Trained with untrained edge anchors, an earlier release gave up to 8 boxes above 0.5 along the
+    bottom edge of such frames (letterbox bars in video); the embedded model trains them and needs no
+    border padding."""
+    detector = Detector.from_checkpoint(default_weights(), device="cpu")
+    assert detector.inference.pad_bottom == detector.inference.pad_right == 0
+    [found] = detector.detect([np.full((480, 640, 3), level, np.uint8)])
+    assert (found.scores > 0.5).sum() == 0
 
 
 def test_batched_forward_equals_single_frames(lite_model):

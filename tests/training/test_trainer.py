@@ -45,7 +45,7 @@ def test_reference_bias_rules():
 def test_short_real_run_learns_the_faces_of_two_images(tmp_path):
     torch.set_num_threads(1)
     samples = read_wider_folder(DATA / "wider_mini")
-    config = recipe_for("ssh_lite", steps=60, batch_size=2, lr=4e-3, lr_reference_batch=2, workers=0,
+    config = recipe_for("ssh_lite", steps=80, batch_size=2, lr=4e-3, lr_reference_batch=2, workers=0,
                         augment="paper", short_side=256, max_side=400, warmup_steps=5, log_every=5,
                         checkpoint_every=1000, seed=0)
     result = train(config, samples, tmp_path, device="cpu", progress=False,
@@ -53,7 +53,7 @@ def test_short_real_run_learns_the_faces_of_two_images(tmp_path):
     log = np.genfromtxt(tmp_path / "train_log.csv", delimiter=",", names=True)
     assert log["loss"][-3:].mean() < 0.5 * log["loss"][:2].mean()
     ckpt = load_checkpoint(result.checkpoint)
-    assert ckpt.training_state["step"] == 60 and ckpt.metadata["steps"] == 60
+    assert ckpt.training_state["step"] == 80 and ckpt.metadata["steps"] == 80
     detector = Detector.from_checkpoint(ckpt, device="cpu")
     from core.boxes import box_iou_inclusive
     from training.images import read_image_rgb
