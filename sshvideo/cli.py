@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sshvideo import __version__
 from sshvideo.errors import UserError
+from training.arg_types import fraction
 
 EXIT_OK, EXIT_FAILED_INPUTS, EXIT_USAGE = 0, 1, 2
 
@@ -35,16 +36,6 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
-    return value
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {text!r}")
     return value
 
 
@@ -134,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop-scales", type=_crop_scales, metavar="S1,S2,...",
                    help="crop recipe: square crop sides as fractions of the image's short side, drawn uniformly; "
                         "above 1 zooms out onto a black canvas (default: the recipe's, 0.3,0.45,0.6,0.8,1.0)")
-    p.add_argument("--border-bands", type=_probability, metavar="P",
+    p.add_argument("--border-bands", type=fraction, metavar="P",
                    help="crop recipe: share of crops shrunk inside random edge bands (replicated or flat colour, up "
                         "to 20%% of the side) so the detector does not fire at frame edges (default: the recipe's, 0)")
     p.add_argument("--allowed-border", type=_non_negative_int, metavar="PX",

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from training.arg_types import fraction
 
 
 def release_checkpoint(source: str | Path, destination: str | Path, inference: dict | None = None) -> dict:
@@ -24,17 +25,6 @@ def release_checkpoint(source: str | Path, destination: str | Path, inference: d
     return metadata
 
 
-def _fraction(text: str) -> float:
-    """argparse type of the thresholds: a number in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {text!r}")
-    return value
-
-
 def _pixels(text: str) -> int:
     """argparse type of the paddings: a whole number of pixels in [0, 512]."""
     if not text.isdigit() or int(text) > 512:
@@ -46,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help="training checkpoint (best.pt or last.pt of a run)")
     parser.add_argument("destination", help="release file to write")
-    parser.add_argument("--score-threshold", type=_fraction, help="default candidate score threshold")
-    parser.add_argument("--vote-threshold", type=_fraction, help="default box-voting IoU (see core.postprocess)")
+    parser.add_argument("--score-threshold", type=fraction, help="default candidate score threshold")
+    parser.add_argument("--vote-threshold", type=fraction, help="default box-voting IoU (see core.postprocess)")
     parser.add_argument("--pad-bottom", type=_pixels, help="default edge-replicated rows below each frame "
                                                            "(see core.inference.InferenceConfig)")
     parser.add_argument("--pad-right", type=_pixels, help="default edge-replicated columns right of each frame")
