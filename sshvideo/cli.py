@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "above 1 zooms out onto a black canvas (default: the recipe's, 0.3,0.45,0.6,0.8,1.0)")
     p.add_argument("--border-bands", type=fraction, metavar="P",
                    help="crop recipe: share of crops shrunk inside random edge bands (replicated or flat colour, up "
-                        "to 20%% of the side) so the detector does not fire at frame edges (default: the recipe's, 0)")
+                        "to 20%% of the side), like letterboxed footage (default: the recipe's, 0)")
     p.add_argument("--allowed-border", type=_non_negative_int, metavar="PX",
                    help="train anchors reaching up to PX pixels outside the image, in every module (default: the "
                         "recipe's: ssh_lite 512; ssh_vgg16 each module's own as in the reference, M1/M2 0 and M3 "

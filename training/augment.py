@@ -83,9 +83,9 @@ def random_border_bands(image: np.ndarray, boxes: np.ndarray, rng: np.random.Gen
     random offset, so the side stays the same: edge-replicated pixels or one flat colour (black half the
     time). Boxes follow the content.
 
-    Why: trained only on crops whose content runs to every border, the network learned to fire at the
-    frame's bottom and right edges, on flat content too (black frames, letterbox bars). Bands without
-    faces at random borders teach that position alone says nothing."""
+    Letterbox-like borders for footage that has them. Not a fix for a model firing on frame edges: that
+    came from untrained edge-crossing anchors (``TrainConfig.allowed_border``), and bands alone made it
+    worse in a trial (model card)."""
     side = image.shape[0]
     band = int(rng.integers(max(1, side // 60), max(2, int(side * max_fraction)) + 1))
     inner = side - band
