@@ -37,6 +37,7 @@ def main(argv=None) -> int:
                                                       "SHORT:MAX, or 'pyramid' (the paper's 4 levels)")
     ap.add_argument("--skip-peers", action="store_true")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (default 3)")
+    ap.add_argument("--backend", default="auto", help="what runs our network: auto, torch, onnxruntime")
     args = ap.parse_args(argv)
     pin_threads(args.threads)
 
@@ -49,8 +50,9 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes.split(","):
-            detector = (load_detector(weights, device="cpu", pyramid=True) if size == "pyramid"
-                        else load_detector(weights, device="cpu", size=size))
+            detector = (load_detector(weights, device="cpu", pyramid=True, backend=args.backend) if size == "pyramid"
+                        else load_detector(weights, device="cpu", size=size, backend=args.backend))
+            backend = detector.backend
             preds = predict_wider_images(detector, VAL / "images", keys)
             out = Path(tmp) / f"ours_{size.replace(':', 'x')}"
             for key, rows_ in preds.items():
@@ -68,9 +70,11 @@ def main(argv=None) -> int:
                     print(f"{name} failed: {proc.stderr[-300:]}", file=sys.stderr)
                     continue
                 rows.append([name, evaluate_dir(out)])
-    ms = interleaved_timing(weights, [name for name, _ in rows if name in PEER_NAMES], args.threads, args.rounds)
+    ms = interleaved_timing(weights, [name for name, _ in rows if name in PEER_NAMES], args.threads, args.rounds,
+                            backends=(args.backend,))
+    ms["ours"] = ms.pop("ours" if args.backend == "auto" else f"ours ({args.backend})")
     print(f"WIDER FACE val, {len(keys)} images, official protocol; ms: end-to-end at 640×480, {args.threads} threads, "
-          f"median [min–max] of {args.rounds} interleaved rounds; weights: {weights}")
+          f"median [min–max] of {args.rounds} interleaved rounds; weights: {weights}; our backend: {backend}")
     table = [[name, f"{ap_['easy']:.3f}", f"{ap_['medium']:.3f}", f"{ap_['hard']:.3f}",
               format_times(ms["ours" if name.startswith("ssh_lite") else name])] for name, ap_ in rows]
     print(markdown_table(["detector", "easy AP", "medium AP", "hard AP", "ms / 640×480 frame"], table))

@@ -94,20 +94,25 @@ def peer_timing(detector: str, size: str = "640x480", threads: int = 2) -> dict 
     return json.loads(lines[-1])
 
 
-def interleaved_timing(weights, peers: list[str], threads: int, rounds: int) -> dict[str, list[float]]:
-    """{"ours" or peer name: [median ms of each round]}: end-to-end detect() of the same 640×480 frame at
-    its own size and the deployment threshold (0.5); every round times ours, then each peer, so a
-    machine that slows down mid-run slows everyone."""
+def interleaved_timing(weights, peers: list[str], threads: int, rounds: int,
+                       backends: tuple[str, ...] = ("auto",)) -> dict[str, list[float]]:
+    """{name: [median ms of each round]}: end-to-end detect() of the same 640×480 frame at its own size
+    and the deployment threshold (0.5). Ours is "ours" with the default backend and "ours (torch)" etc.
+    with the others of ``backends``. Every round times ours, then each peer, so a machine that slows down
+    mid-run slows everyone."""
     import torch
 
     from sshvideo.models import load_detector
 
-    detector = load_detector(weights, device="cpu", threshold=0.5, size="native")
+    ours = {("ours" if b == "auto" else f"ours ({b})"): load_detector(weights, device="cpu", threshold=0.5,
+                                                                      size="native", backend=b)
+            for b in backends}
     frame = test_frame_rgb()
-    times: dict[str, list[float]] = {name: [] for name in ["ours", *peers]}
+    times: dict[str, list[float]] = {name: [] for name in [*ours, *peers]}
     for _ in range(rounds):
-        with torch.inference_mode():
-            times["ours"].append(median_ms(lambda: detector.detect([frame])))
+        for name, detector in ours.items():
+            with torch.inference_mode():
+                times[name].append(median_ms(lambda detector=detector: detector.detect([frame])))
         for name in peers:
             timing = peer_timing(name, "640x480", threads)
             if timing:

@@ -3,7 +3,8 @@
     python bench/speed.py                      # CPU (2 threads); CUDA too when present
     python bench/speed.py --skip-vgg           # only the light model and the peers
 
-End to end = preprocessing (resize, normalise) + forward + decode + NMS of an RGB frame already in
+On the CPU ours runs twice: with the default backend (ONNX Runtime when installed) and with torch's
+traced graph. End to end = preprocessing (resize, normalise) + forward + decode + NMS of an RGB frame already in
 memory, exactly what the peers' runner times for them (their ``detect()`` on a resized image).
 """
 from __future__ import annotations
@@ -17,20 +18,22 @@ from common import (PEERS, conv_macs, format_times, interleaved_timing, markdown
 VGG_SIZES = [(400, 800), (800, 1200), (1200, 1600)]
 REFERENCE_GMACS = {(400, 800): 104.19, (800, 1200): 312.52, (1200, 1600): 625.04}  # ssh_reference.md §8
 PAPER_MS = {(400, 800): 48, (800, 1200): 107, (1200, 1600): 182}  # Table 2, Quadro P6000
+CPU_BACKENDS = ("auto", "torch")  # auto: ONNX Runtime when installed (the default), else torch
+LABELS = {"ours": "ssh_lite (ours, default backend)", "ours (torch)": "ssh_lite (ours, torch backend)"}
 PEER_NAMES = ["yunet", "ulfd_rfb320", "ulfd_rfb640", "retinaface_mnet025", "scrfd_500m"]
 
 
-def detector_for(name: str, device: str, short_side, max_side, weights=None):
+def detector_for(name: str, device: str, short_side, max_side, weights=None, backend: str = "auto"):
     import torch
 
     from core import Detector, InferenceConfig, build_ssh, model_config
 
     if weights:
         return Detector.from_checkpoint(weights, device=device, short_side=short_side, max_side=max_side,
-                                        score_threshold=0.5)
+                                        score_threshold=0.5, backend=backend)
     torch.manual_seed(0)
     cfg = model_config(name)
-    return Detector(build_ssh(cfg).eval(), cfg, device=device,
+    return Detector(build_ssh(cfg).eval(), cfg, device=device, backend=backend,
                     inference=InferenceConfig(short_side=short_side, max_side=max_side, score_threshold=0.5))
 
 
@@ -67,12 +70,13 @@ def main(argv=None) -> int:
     weights = args.weights or default_weights()
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = []
+    lite_gmacs = conv_macs(build_ssh(model_config("ssh_lite")).eval(), 480, 640) / 1e9
     for device in devices:
-        det = detector_for("ssh_lite", device, None, None, weights)
-        gmacs = conv_macs(build_ssh(model_config("ssh_lite")).eval(), 480, 640) / 1e9
-        fwd, e2e = time_detector(det, 480, 640, 50)
-        rows.append(["ssh_lite", device, "640×480", f"{gmacs:.3f}", "-", f"{fwd:.1f}", f"{e2e:.1f}",
-                     f"{2 * gmacs / fwd * 1000:.1f}", "-"])
+        for backend in CPU_BACKENDS if device == "cpu" else ("torch",):
+            det = detector_for("ssh_lite", device, None, None, weights, backend)
+            fwd, e2e = time_detector(det, 480, 640, 50)
+            rows.append(["ssh_lite", f"{device} / {det.backend}", "640×480", f"{lite_gmacs:.3f}", "-", f"{fwd:.1f}",
+                         f"{e2e:.1f}", f"{2 * lite_gmacs / fwd * 1000:.1f}", "-"])
         if args.skip_vgg:
             continue
         vgg = build_ssh(model_config("ssh_vgg16")).eval()
@@ -80,20 +84,19 @@ def main(argv=None) -> int:
             det = detector_for("ssh_vgg16", device, None, None)
             gmacs = conv_macs(vgg, h, w) / 1e9
             fwd, e2e = time_detector(det, h, w, 3 if device == "cpu" else 30)
-            rows.append(["ssh_vgg16", device, f"{h}×{w}", f"{gmacs:.2f}", f"{REFERENCE_GMACS[(h, w)]:.2f}",
+            rows.append(["ssh_vgg16", f"{device} / {det.backend}", f"{h}×{w}", f"{gmacs:.2f}", f"{REFERENCE_GMACS[(h, w)]:.2f}",
                          f"{fwd:.1f}", f"{e2e:.1f}", f"{2 * gmacs / fwd * 1000:.1f}",
                          f"{PAPER_MS[(h, w)] / e2e:.3f}"])
     print(f"threads: {args.threads}, torch {torch.__version__}, light model weights: {weights or 'random init'}")
-    print(markdown_table(["model", "device", "input", "GMAC", "GMAC (ref.)", "forward ms", "end-to-end ms",
+    print(markdown_table(["model", "device / backend", "input", "GMAC", "GMAC (ref.)", "forward ms", "end-to-end ms",
                           "GFLOP/s", "paper ms / ours"], rows))
     if not PEERS.is_dir():
         print("peers not found; skipping the comparison", file=sys.stderr)
         return 0
-    times = interleaved_timing(weights, PEER_NAMES, args.threads, args.rounds)
+    times = interleaved_timing(weights, PEER_NAMES, args.threads, args.rounds, backends=CPU_BACKENDS)
     ours = median(times["ours"])
-    table = [["ssh_lite (ours)", "640×480", format_times(times["ours"]), "1.00×"]]
-    table += [[name, "640×480", format_times(values), f"{median(values) / ours:.2f}×" if values else "-"]
-              for name, values in times.items() if name != "ours"]
+    table = [[LABELS.get(name, name), "640×480", format_times(values),
+              f"{median(values) / ours:.2f}×" if values else "-"] for name, values in times.items()]
     print()
     print(f"peers, same run, {args.threads} threads, their end-to-end detect() on the same 640×480 image, "
           f"median [min–max] of {args.rounds} interleaved rounds:")

@@ -46,6 +46,23 @@ class SSH(nn.Module):
         return [self.heads[name](x) for name, x in zip(self.level_names, level_inputs)]
 
 
+class FlatOutputs(nn.Module):
+    """Wraps an SSH so it returns a flat tuple (cls M1, reg M1, cls M2, ...): what tracing and ONNX
+    export accept. ``pair_outputs`` turns it back into one pair per level."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(t for pair in self.model(images) for t in pair)
+
+
+def pair_outputs(flat) -> list[LevelOutput]:
+    """(cls M1, reg M1, cls M2, ...) -> [(cls M1, reg M1), (cls M2, reg M2), ...]."""
+    return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+
+
 def build_ssh(config: ModelConfig) -> SSH:
     """Build a freshly initialised SSH from its config (paper init for VGG, He init with BatchNorm)."""
     model = SSH(build_backbone(config.backbone), levels=config.levels, fusion_channels=config.fusion_channels,

@@ -39,7 +39,7 @@ def run_viewer(args) -> int:
     from sshvideo.models import load_detector
 
     def factory(weights, device):
-        return load_detector(weights, device=device, threshold=0.05, size=args.size)
+        return load_detector(weights, device=device, threshold=0.05, size=args.size, backend=args.backend)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     camera_options = {"size": args.video_size, "fps": args.fps, "pixel_format": args.pixel_format}

@@ -216,7 +216,8 @@ def run_annotate_command(args, progress: bool) -> int:
         elif device in ("auto", "cpu"):
             device = "cpu"
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", world))))
-    detector = load_detector(args.weights, device=device, threshold=args.thresh, size=args.size)
+    detector = load_detector(args.weights, device=device, threshold=args.thresh, size=args.size,
+                             backend=args.backend)
     batch = args.batch or (8 if detector.device.type == "cuda" else 1)
     opts = AnnotateOptions(Path(args.out), tuple(formats), RenderMode(args.render), args.thresh, args.draw_scores,
                            args.mask_scale, args.keep_audio, args.every, args.start, args.end, batch,
@@ -230,7 +231,7 @@ def run_annotate_command(args, progress: bool) -> int:
         reports.append(report)
     overall.close()
     prefix = f"[rank {rank}/{world}] " if world > 1 else ""
-    print(prefix + f"device: {detector.device}")
+    print(prefix + f"device: {detector.device} ({detector.backend})")
     if reports:
         print(format_summary(reports))
     failed = sum(r.failed for r in reports) + len(problems)

@@ -49,7 +49,7 @@ def run_eval_command(args) -> int:
             from sshvideo.models import load_detector
 
             detector = load_detector(args.weights, device=args.device, threshold=None,
-                                     size=args.size, pyramid=args.pyramid)
+                                     size=args.size, pyramid=args.pyramid, backend=args.backend)
             preds = predict_wider_images(detector, images, keys)
             for key, rows in preds.items():
                 path = out / "predictions" / f"{key}.txt"
@@ -87,7 +87,8 @@ def _custom_ap(args, out: Path) -> int:
     from sshvideo.models import load_detector
 
     samples = materialize_video_frames(read_labels(args.labels), out / "frames")
-    detector = load_detector(args.weights, device=args.device, size=args.size, pyramid=args.pyramid)
+    detector = load_detector(args.weights, device=args.device, size=args.size, pyramid=args.pyramid,
+                             backend=args.backend)
     gts, preds = [], []
     for s in samples:
         [d] = detector.detect([read_image_rgb(s.source)])

@@ -32,7 +32,7 @@ def parse_size(text: str | None) -> tuple[int | None, int | None] | None:
 
 
 def load_detector(weights: str | Path | None, *, device: str = "auto", threshold: float | None = None,
-                  size: str | None = None, pyramid: bool = False) -> Detector:
+                  size: str | None = None, pyramid: bool = False, backend: str = "auto") -> Detector:
     """Build a Detector for the CLI/GUI; every failure is a ``UserError`` with a clear message."""
     if weights is None:
         weights = default_weights()
@@ -52,8 +52,8 @@ def load_detector(weights: str | Path | None, *, device: str = "auto", threshold
         # with box voting only those boxes vote, which moves the averaged boxes by a pixel or so.
         overrides["score_threshold"] = threshold
     try:
-        return Detector.from_checkpoint(weights, device=device, **overrides)
+        return Detector.from_checkpoint(weights, device=device, backend=backend, **overrides)
     except CheckpointError as exc:
         raise UserError(str(exc)) from exc
-    except ValueError as exc:  # unavailable device
+    except ValueError as exc:  # unavailable device or backend
         raise UserError(str(exc)) from exc

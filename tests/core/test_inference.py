@@ -7,10 +7,10 @@ import torch
 
 from core import Detector, InferenceConfig, build_ssh, model_config
 from core.fold import fold_batchnorm
-from core.inference import _FlatOutputs
+from core.inference import choose_backend
 from core.anchors import grid_anchors
 from core.box_coding import decode
-from core.model import flatten_deltas
+from core.model import FlatOutputs, flatten_deltas
 from core.postprocess import face_probabilities, level_candidates, select_detections
 from core.preprocess import normalised_canvas, prepare_batch, resize_scale
 from sshvideo.models import default_weights
@@ -38,16 +38,18 @@ def test_resize_rule_of_the_paper():
 def test_folding_batchnorm_keeps_outputs(lite_model):
     x = torch.randn(1, 3, 96, 128)
     with torch.no_grad():
-        a = _FlatOutputs(lite_model)(x)
-        b = _FlatOutputs(fold_batchnorm(lite_model))(x)
+        a = FlatOutputs(lite_model)(x)
+        b = FlatOutputs(fold_batchnorm(lite_model))(x)
     assert all(torch.allclose(p, q, atol=1e-4) for p, q in zip(a, b))
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fold_batchnorm(lite_model).modules())
 
 
-def test_cpu_fast_path_matches_eager_on_several_shapes(lite_model):
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_cpu_fast_paths_match_eager_on_several_shapes(lite_model, backend):
     cfg = model_config("ssh_lite")
-    fast = Detector(lite_model, cfg, device="cpu")
+    fast = Detector(lite_model, cfg, device="cpu", backend=backend)
     eager = Detector(lite_model, cfg, device="cpu", optimize=False)
+    assert fast.backend == backend and eager.backend == "torch"
     for shape in [(1, 3, 480, 640), (1, 3, 333, 257), (2, 3, 200, 300)]:
         x = torch.randn(*shape)
         with torch.no_grad():
@@ -55,6 +57,38 @@ def test_cpu_fast_path_matches_eager_on_several_shapes(lite_model):
             b = eager._forward(x)
         for (ca, ba), (cb, bb) in zip(a, b):
             assert torch.allclose(ca, cb, atol=1e-3) and torch.allclose(ba, bb, atol=1e-3)
+
+
+def test_backend_choice():
+    cpu = torch.device("cpu")
+    assert choose_backend("auto", cpu) == "onnxruntime"  # installed with sshvideo
+    assert choose_backend("auto", cpu, optimize=False) == "torch"
+    assert choose_backend("auto", torch.device("cuda")) == "torch"
+    assert choose_backend("torch", cpu) == "torch"
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        choose_backend("onnxruntime", torch.device("cuda"))
+    with pytest.raises(ValueError, match="unknown backend 'tensorrt'"):
+        choose_backend("tensorrt", cpu)
+
+
+def test_without_onnxruntime_auto_uses_torch_and_an_explicit_request_says_how_to_install(monkeypatch):
+    monkeypatch.setattr("core.inference.onnxruntime_available", lambda: False)
+    assert choose_backend("auto", torch.device("cpu")) == "torch"
+    with pytest.raises(ValueError, match="pip install onnxruntime onnx"):
+        choose_backend("onnxruntime", torch.device("cpu"))
+
+
+def test_a_failing_export_falls_back_to_torch_only_when_chosen_automatically(lite_model, monkeypatch, caplog):
+    def broken_export(model):
+        raise RuntimeError("exporter mismatch")
+
+    monkeypatch.setattr("core.inference.OnnxRuntimeNetwork", broken_export)
+    cfg = model_config("ssh_lite")
+    detector = Detector(lite_model, cfg, device="cpu")
+    assert detector.backend == "torch" and "exporter mismatch" in caplog.text
+    assert len(detector.detect([np.zeros((64, 64, 3), np.uint8)])) == 1
+    with pytest.raises(RuntimeError, match="exporter mismatch"):
+        Detector(lite_model, cfg, device="cpu", backend="onnxruntime")
 
 
 def test_detect_returns_sorted_boxes_in_original_pixels(lite_model):
@@ -221,6 +255,6 @@ def test_input_normalisation_folded_into_the_first_conv_is_exact(lite_model, ord
     pixels = torch.randint(0, 256, (1, 37, 53, 3), dtype=torch.uint8)
     folded, offset = fold_input_normalization(lite_model, norm)
     with torch.no_grad():
-        expected = _FlatOutputs(lite_model)(normalize_hwc(pixels, norm).permute(0, 3, 1, 2))
-        got = _FlatOutputs(folded)((pixels - offset).permute(0, 3, 1, 2))
+        expected = FlatOutputs(lite_model)(normalize_hwc(pixels, norm).permute(0, 3, 1, 2))
+        got = FlatOutputs(folded)((pixels - offset).permute(0, 3, 1, 2))
     assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(expected, got))

@@ -121,4 +121,4 @@ def test_live_source_and_status_bar(qtbot, window):
     qtbot.wait(1200)
     window._update_status()
     text = window.status_label.text()
-    assert "320×240" in text and "detector" in text and "dropped" in text and "device cpu" in text
+    assert "320×240" in text and "detector" in text and "dropped" in text and "device cpu (onnxruntime)" in text

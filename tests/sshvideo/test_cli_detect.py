@@ -65,3 +65,25 @@ def test_bad_checkpoints_are_messages(tmp_path, capsys, content, message):
     assert main(["detect", str(VAL), "--weights", str(ckpt), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert message in err and "model.pt" in err and "Traceback" not in err
+
+
+def test_both_backends_give_the_same_faces_and_an_unknown_one_is_refused(tmp_path, confident_checkpoint, capsys):
+    rows = {}
+    for backend in ("torch", "onnxruntime"):
+        out = tmp_path / backend
+        assert main(["--quiet", "detect", str(VAL), "--weights", str(confident_checkpoint), "--out", str(out),
+                     "--backend", backend]) == 0
+        assert f"on cpu ({backend})" in capsys.readouterr().out
+        rows[backend] = read_prediction_file(out / "13--Interview" / "13_Interview_Interview_Sequences_13_108.txt")
+    assert len(rows["torch"]) > 0 and rows["torch"].shape == rows["onnxruntime"].shape
+    assert abs(rows["torch"] - rows["onnxruntime"]).max() < 0.05  # float rounding, in pixels and score
+    with pytest.raises(SystemExit) as exit_info:
+        main(["detect", str(VAL), "--backend", "tensorrt"])
+    assert exit_info.value.code == 2 and "invalid choice: 'tensorrt'" in capsys.readouterr().err
+
+
+def test_the_cli_backend_names_are_the_detectors():
+    from core.inference import BACKENDS
+    from sshvideo.cli import NETWORK_BACKENDS
+
+    assert NETWORK_BACKENDS == BACKENDS
