@@ -5,7 +5,7 @@ set -uo pipefail
 OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
 cd "$(dirname "$0")/.."
 python3 -m venv /tmp/gpuvenv >/dev/null && . /tmp/gpuvenv/bin/activate
-pip install -q torch torchvision -e . > "$OUT/install.log" 2>&1 || { echo "install failed"; tail "$OUT/install.log"; }
+pip install -q torch torchvision -e '.[onnx]' > "$OUT/install.log" 2>&1 || { echo "install failed"; tail "$OUT/install.log"; }
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 run() { echo "== $*"; timeout "$1" "${@:2}" 2>&1 | tee -a "$OUT/bench.log"; }
 run 240 python bench/gpu_infer.py --out "$OUT" --iters 30 --check-images 100

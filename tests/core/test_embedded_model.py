@@ -39,3 +39,12 @@ def test_embedded_model_finds_the_face_in_the_real_clip():
         assert len(confident) >= 1
         x1, y1, x2, y2 = confident.boxes[0]
         assert (x2 - x1) > 150 and np.isfinite(confident.boxes).all()  # one large face
+
+
+def test_onnxruntime_and_torch_give_the_same_detections_on_a_real_image():
+    image = read_image_rgb(VAL_IMAGE)
+    [fast] = Detector.from_checkpoint(DEFAULT_WEIGHTS, device="cpu", backend="onnxruntime").detect([image])
+    [ref] = Detector.from_checkpoint(DEFAULT_WEIGHTS, device="cpu", backend="torch").detect([image])
+    fast, ref = fast.above(0.3), ref.above(0.3)
+    assert len(ref) >= 2 and len(fast) == len(ref)
+    assert np.abs(fast.boxes - ref.boxes).max() < 0.1 and np.abs(fast.scores - ref.scores).max() < 1e-3

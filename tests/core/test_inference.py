@@ -61,7 +61,7 @@ def test_cpu_fast_paths_match_eager_on_several_shapes(lite_model, backend):
 
 def test_backend_choice():
     cpu = torch.device("cpu")
-    assert choose_backend("auto", cpu) == "onnxruntime"  # installed with sshvideo
+    assert choose_backend("auto", cpu) == "onnxruntime"  # the dev extra installs it
     assert choose_backend("auto", cpu, optimize=False) == "torch"
     assert choose_backend("auto", torch.device("cuda")) == "torch"
     assert choose_backend("torch", cpu) == "torch"

@@ -87,3 +87,9 @@ def test_the_cli_backend_names_are_the_detectors():
     from sshvideo.cli import NETWORK_BACKENDS
 
     assert NETWORK_BACKENDS == BACKENDS
+
+
+def test_devices_names_the_cpu_backend(capsys):
+    assert main(["devices"]) == 0
+    out = capsys.readouterr().out
+    assert "compute devices:" in out and "threads, onnxruntime)" in out and "cameras" in out
