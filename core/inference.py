@@ -205,7 +205,7 @@ class Detector:
         """(N, M, 4) boxes and (N, M) scores before threshold/NMS, from one forward pass."""
         cfg = self.inference
         batch = prepare_batch(frames, self.device, self.pixel_offset, scale_for,
-                              pad_bottom=cfg.pad_bottom, pad_right=cfg.pad_right)
+                              pad_bottom=cfg.pad_bottom, pad_right=cfg.pad_right, channels_last=self.channels_last)
         outputs = self._forward(batch.images)
         padded = cfg.pad_bottom > 0 or cfg.pad_right > 0
         per_level = [level_candidates(out, level, cfg.top_k_per_level, batch.sizes, batch.scales,

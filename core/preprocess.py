@@ -66,7 +66,7 @@ class Batch:
     """A padded batch of resized, normalised frames.
 
     Attributes:
-        images: (N, 3, Hp, Wp) float32 in channels-last memory layout, padded bottom/right with zeros
+        images: (N, 3, Hp, Wp) float32, channels-last or contiguous, padded bottom/right with zeros
             to a multiple of ``pad_to`` when frames differ in size.
         sizes: (N, 2) int64 (height, width) of each resized frame inside the padding.
         scales: (N,) float32 resize factor of each frame (resized = original · scale).
@@ -77,36 +77,46 @@ class Batch:
     scales: torch.Tensor
 
 
-def normalised_canvas(pixels: torch.Tensor, pixel_offset: torch.Tensor, height: int, width: int,
-                      pad_bottom: int = 0, pad_right: int = 0) -> torch.Tensor:
-    """uint8 (H, W, 3) pixels -> float32 (1, 3, height + pad_bottom, width + pad_right), channels-last:
-    ``pixel − pixel_offset`` resized (bilinear) to height × width, the last row repeated ``pad_bottom``
-    times below, then the last column ``pad_right`` times to the right.
+def _empty_image(height: int, width: int, channels_last: bool, device: torch.device) -> torch.Tensor:
+    """Uninitialised float32 (1, 3, height, width), channels-last or contiguous."""
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    return torch.empty((1, 3, height, width), device=device, memory_format=layout)
 
-    At the frame's own size this is one pass over the pixels, written straight into the padded canvas
-    (``F.pad(mode="replicate")`` after the fact cost a second full copy, ~3 ms per 640×480 frame on a
-    2-core CPU)."""
+
+def normalised_canvas(pixels: torch.Tensor, pixel_offset: torch.Tensor, height: int, width: int,
+                      pad_bottom: int = 0, pad_right: int = 0, channels_last: bool = True) -> torch.Tensor:
+    """uint8 (H, W, 3) pixels -> float32 (1, 3, height + pad_bottom, width + pad_right): ``pixel −
+    pixel_offset`` resized (bilinear) to height × width, the last row repeated ``pad_bottom`` times below,
+    then the last column ``pad_right`` times to the right. Memory layout channels-last (what the torch
+    graph wants) or contiguous NCHW (what ONNX Runtime reads without a copy).
+
+    At the frame's own size this is a converting copy into the padded canvas and an in-place
+    subtraction: on a 2-core CPU about 1 ms per 640×480 frame, where a mixed uint8/float ``sub`` took
+    3–6 ms and a separate replicate-pad or layout change about 3 ms more."""
     h, w = pixels.shape[:2]
+    offset = pixel_offset.view(1, 3, 1, 1)
+    source = pixels.permute(2, 0, 1).unsqueeze(0)
     resized = (height, width) != (h, w)
     if resized:
-        image = torch.sub(pixels, pixel_offset).permute(2, 0, 1).unsqueeze(0)
+        image = _empty_image(h, w, channels_last, pixels.device)
+        image.copy_(source).sub_(offset)
         image = F.interpolate(image, size=(height, width), mode="bilinear", align_corners=False)
         if not (pad_bottom or pad_right):
-            return image
-    canvas = torch.empty((height + pad_bottom, width + pad_right, 3), device=pixels.device)
-    inner = canvas[:height, :width]
+            return image  # interpolate keeps the input's memory layout
+    canvas = _empty_image(height + pad_bottom, width + pad_right, channels_last, pixels.device)
+    inner = canvas[:, :, :height, :width]
     if resized:
-        inner.copy_(image[0].permute(1, 2, 0))
+        inner.copy_(image)
     else:
-        torch.sub(pixels, pixel_offset, out=inner)
-    canvas[height:, :width] = inner[-1:]
-    canvas[:, width:] = canvas[:, width - 1:width]
-    return canvas.permute(2, 0, 1).unsqueeze(0)
+        inner.copy_(source).sub_(offset)
+    canvas[:, :, height:, :width] = inner[:, :, -1:]
+    canvas[:, :, :, width:] = canvas[:, :, :, width - 1:width]
+    return canvas
 
 
 def prepare_batch(frames, device: torch.device, pixel_offset: torch.Tensor,
                   scale_for: Callable[[int, int], float], pad_to: int = 32, pad_bottom: int = 0,
-                  pad_right: int = 0) -> Batch:
+                  pad_right: int = 0, channels_last: bool = True) -> Batch:
     """Resize (bilinear, like cv2.INTER_LINEAR), centre and pad frames into one batch.
 
     The images are ``pixel − pixel_offset`` (RGB): the rest of the input normalisation lives in the
@@ -118,6 +128,7 @@ def prepare_batch(frames, device: torch.device, pixel_offset: torch.Tensor,
         scale_for: (height, width) -> resize factor of that frame.
         pad_bottom, pad_right: edge-replicated rows / columns added to each resized frame; ``sizes``
             excludes them, so boxes are clipped to the frame itself.
+        channels_last: memory layout of ``images`` (else contiguous NCHW).
     """
     tensors, sizes, scales = [], [], []
     for frame in frames:
@@ -125,7 +136,7 @@ def prepare_batch(frames, device: torch.device, pixel_offset: torch.Tensor,
         h, w = pixels.shape[:2]
         scale = scale_for(h, w)
         new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
-        tensors.append(normalised_canvas(pixels, pixel_offset, new_h, new_w, pad_bottom, pad_right))
+        tensors.append(normalised_canvas(pixels, pixel_offset, new_h, new_w, pad_bottom, pad_right, channels_last))
         sizes.append((new_h, new_w))
         scales.append(scale)
     if len(tensors) == 1:
@@ -135,7 +146,9 @@ def prepare_batch(frames, device: torch.device, pixel_offset: torch.Tensor,
     else:
         pad_h = math.ceil(max(t.shape[2] for t in tensors) / pad_to) * pad_to
         pad_w = math.ceil(max(t.shape[3] for t in tensors) / pad_to) * pad_to
-        images = torch.zeros(len(tensors), 3, pad_h, pad_w, device=device).contiguous(memory_format=torch.channels_last)
+        images = torch.zeros(len(tensors), 3, pad_h, pad_w, device=device)
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         for i, t in enumerate(tensors):
             images[i, :, : t.shape[2], : t.shape[3]] = t[0]
     return Batch(images, torch.tensor(sizes, device=device), torch.tensor(scales, device=device))

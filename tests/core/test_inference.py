@@ -120,14 +120,18 @@ def test_border_padding_replicates_edges_and_is_left_out_of_the_sizes():
 
 @pytest.mark.parametrize("size", [(40, 60), (27, 33), (80, 120)])
 @pytest.mark.parametrize("pad", [(0, 0), (16, 0), (5, 9)])
-def test_normalised_canvas_equals_resize_then_replicate_pad(size, pad):
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_normalised_canvas_equals_resize_then_replicate_pad(size, pad, channels_last):
     pixels = torch.from_numpy(np.random.default_rng(3).integers(0, 255, (40, 60, 3), dtype=np.uint8))
     offset = torch.tensor([10.0, 20.0, 30.0])
     reference = (pixels.float() - offset).permute(2, 0, 1).unsqueeze(0)
     if size != (40, 60):
         reference = torch.nn.functional.interpolate(reference, size=size, mode="bilinear", align_corners=False)
     reference = torch.nn.functional.pad(reference, (0, pad[1], 0, pad[0]), mode="replicate")
-    assert torch.equal(normalised_canvas(pixels, offset, *size, *pad), reference)
+    canvas = normalised_canvas(pixels, offset, *size, *pad, channels_last=channels_last)
+    assert torch.equal(canvas, reference)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    assert canvas.is_contiguous(memory_format=layout)
 
 
 def test_level_candidates_equal_decoding_every_anchor_then_indexing():
