@@ -44,7 +44,7 @@ NETWORK_BACKENDS = ("auto", "torch", "onnxruntime")  # core.inference.BACKENDS, 
 
 def _add_backend_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=NETWORK_BACKENDS, default="auto",
-                   help="what runs the network on the CPU: onnxruntime (about 2x faster) or torch; auto takes "
+                   help="what runs the network on the CPU: onnxruntime (faster) or torch; auto takes "
                         "onnxruntime when installed (default: auto; GPUs always use torch)")
 
 
@@ -227,7 +227,7 @@ def _cmd_devices(args) -> int:
     from sshvideo.capture import list_cameras
 
     print("compute devices:")
-    runner = "onnxruntime" if onnxruntime_available() else "torch (pip install onnxruntime onnx: about 2x faster)"
+    runner = "onnxruntime" if onnxruntime_available() else "torch (pip install onnxruntime onnx: faster)"
     print(f"  cpu ({torch.get_num_threads()} threads, {runner})")
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
