@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import GT, PEERS, VAL, format_times, interleaved_timing, markdown_table, pin_threads
+from common import GT, PEERS, VAL, format_times, interleaved_timing, markdown_table, ours_key, pin_threads
 
 PEER_NAMES = ["yunet", "retinaface_mnet025", "ulfd_rfb640", "ulfd_rfb320"]
 
@@ -37,7 +37,8 @@ def main(argv=None) -> int:
                                                       "SHORT:MAX, or 'pyramid' (the paper's 4 levels)")
     ap.add_argument("--skip-peers", action="store_true")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (default 3)")
-    ap.add_argument("--backend", default="auto", help="what runs our network: auto, torch, onnxruntime")
+    ap.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
+                    help="what runs our network on the CPU (default: auto)")
     args = ap.parse_args(argv)
     pin_threads(args.threads)
 
@@ -72,11 +73,10 @@ def main(argv=None) -> int:
                 rows.append([name, evaluate_dir(out)])
     ms = interleaved_timing(weights, [name for name, _ in rows if name in PEER_NAMES], args.threads, args.rounds,
                             backends=(args.backend,))
-    ms["ours"] = ms.pop("ours" if args.backend == "auto" else f"ours ({args.backend})")
     print(f"WIDER FACE val, {len(keys)} images, official protocol; ms: end-to-end at 640×480, {args.threads} threads, "
           f"median [min–max] of {args.rounds} interleaved rounds; weights: {weights}; our backend: {backend}")
     table = [[name, f"{ap_['easy']:.3f}", f"{ap_['medium']:.3f}", f"{ap_['hard']:.3f}",
-              format_times(ms["ours" if name.startswith("ssh_lite") else name])] for name, ap_ in rows]
+              format_times(ms[ours_key(args.backend) if name.startswith("ssh_lite") else name])] for name, ap_ in rows]
     print(markdown_table(["detector", "easy AP", "medium AP", "hard AP", "ms / 640×480 frame"], table))
     return 0
 

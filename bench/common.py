@@ -94,18 +94,21 @@ def peer_timing(detector: str, size: str = "640x480", threads: int = 2) -> dict 
     return json.loads(lines[-1])
 
 
+def ours_key(backend: str) -> str:
+    """Name of our row in ``interleaved_timing``: "ours" for the default backend, "ours (torch)" etc."""
+    return "ours" if backend == "auto" else f"ours ({backend})"
+
+
 def interleaved_timing(weights, peers: list[str], threads: int, rounds: int,
                        backends: tuple[str, ...] = ("auto",)) -> dict[str, list[float]]:
     """{name: [median ms of each round]}: end-to-end detect() of the same 640×480 frame at its own size
-    and the deployment threshold (0.5). Ours is "ours" with the default backend and "ours (torch)" etc.
-    with the others of ``backends``. Every round times ours, then each peer, so a machine that slows down
-    mid-run slows everyone."""
+    and the deployment threshold (0.5); our rows are named by ``ours_key``. Every round times ours, then
+    each peer, so a machine that slows down mid-run slows everyone."""
     import torch
 
     from sshvideo.models import load_detector
 
-    ours = {("ours" if b == "auto" else f"ours ({b})"): load_detector(weights, device="cpu", threshold=0.5,
-                                                                      size="native", backend=b)
+    ours = {ours_key(b): load_detector(weights, device="cpu", threshold=0.5, size="native", backend=b)
             for b in backends}
     frame = test_frame_rgb()
     times: dict[str, list[float]] = {name: [] for name in [*ours, *peers]}

@@ -4,8 +4,8 @@
     python bench/speed.py --skip-vgg           # only the light model and the peers
 
 On the CPU ours runs twice: with the default backend (ONNX Runtime when installed) and with torch's
-traced graph. End to end = preprocessing (resize, normalise) + forward + decode + NMS of an RGB frame already in
-memory, exactly what the peers' runner times for them (their ``detect()`` on a resized image).
+traced graph. End to end = preprocessing (resize, normalise) + forward + decode + NMS of an RGB frame
+already in memory, exactly what the peers' runner times for them (their ``detect()`` on a resized image).
 """
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import argparse
 import sys
 
 from common import (PEERS, conv_macs, format_times, interleaved_timing, markdown_table, median, median_ms,
-                    pin_threads, test_frame_rgb)
+                    ours_key, pin_threads, test_frame_rgb)
 
 VGG_SIZES = [(400, 800), (800, 1200), (1200, 1600)]
 REFERENCE_GMACS = {(400, 800): 104.19, (800, 1200): 312.52, (1200, 1600): 625.04}  # ssh_reference.md §8
 PAPER_MS = {(400, 800): 48, (800, 1200): 107, (1200, 1600): 182}  # Table 2, Quadro P6000
 CPU_BACKENDS = ("auto", "torch")  # auto: ONNX Runtime when installed (the default), else torch
-LABELS = {"ours": "ssh_lite (ours, default backend)", "ours (torch)": "ssh_lite (ours, torch backend)"}
+LABELS = {ours_key("auto"): "ssh_lite (ours, default backend)", ours_key("torch"): "ssh_lite (ours, torch backend)"}
 PEER_NAMES = ["yunet", "ulfd_rfb320", "ulfd_rfb640", "retinaface_mnet025", "scrfd_500m"]
 
 
@@ -75,8 +75,8 @@ def main(argv=None) -> int:
         for backend in CPU_BACKENDS if device == "cpu" else ("torch",):
             det = detector_for("ssh_lite", device, None, None, weights, backend)
             fwd, e2e = time_detector(det, 480, 640, 50)
-            rows.append(["ssh_lite", f"{device} / {det.backend}", "640×480", f"{lite_gmacs:.3f}", "-", f"{fwd:.1f}",
-                         f"{e2e:.1f}", f"{2 * lite_gmacs / fwd * 1000:.1f}", "-"])
+            rows.append(["ssh_lite", f"{device} / {det.backend}", "640×480", f"{lite_gmacs:.3f}", "-",
+                         f"{fwd:.1f}", f"{e2e:.1f}", f"{2 * lite_gmacs / fwd * 1000:.1f}", "-"])
         if args.skip_vgg:
             continue
         vgg = build_ssh(model_config("ssh_vgg16")).eval()
@@ -84,17 +84,17 @@ def main(argv=None) -> int:
             det = detector_for("ssh_vgg16", device, None, None)
             gmacs = conv_macs(vgg, h, w) / 1e9
             fwd, e2e = time_detector(det, h, w, 3 if device == "cpu" else 30)
-            rows.append(["ssh_vgg16", f"{device} / {det.backend}", f"{h}×{w}", f"{gmacs:.2f}", f"{REFERENCE_GMACS[(h, w)]:.2f}",
-                         f"{fwd:.1f}", f"{e2e:.1f}", f"{2 * gmacs / fwd * 1000:.1f}",
+            rows.append(["ssh_vgg16", f"{device} / {det.backend}", f"{h}×{w}", f"{gmacs:.2f}",
+                         f"{REFERENCE_GMACS[(h, w)]:.2f}", f"{fwd:.1f}", f"{e2e:.1f}", f"{2 * gmacs / fwd * 1000:.1f}",
                          f"{PAPER_MS[(h, w)] / e2e:.3f}"])
     print(f"threads: {args.threads}, torch {torch.__version__}, light model weights: {weights or 'random init'}")
-    print(markdown_table(["model", "device / backend", "input", "GMAC", "GMAC (ref.)", "forward ms", "end-to-end ms",
-                          "GFLOP/s", "paper ms / ours"], rows))
+    print(markdown_table(["model", "device / backend", "input", "GMAC", "GMAC (ref.)", "forward ms",
+                          "end-to-end ms", "GFLOP/s", "paper ms / ours"], rows))
     if not PEERS.is_dir():
         print("peers not found; skipping the comparison", file=sys.stderr)
         return 0
     times = interleaved_timing(weights, PEER_NAMES, args.threads, args.rounds, backends=CPU_BACKENDS)
-    ours = median(times["ours"])
+    ours = median(times[ours_key("auto")])
     table = [[LABELS.get(name, name), "640×480", format_times(values),
               f"{median(values) / ours:.2f}×" if values else "-"] for name, values in times.items()]
     print()

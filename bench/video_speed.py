@@ -79,7 +79,7 @@ def main(argv=None) -> int:
         results = {}
         for device in devices:
             lite = load_detector(args.weights, device=device, threshold=0.5, size="native")
-            results[f"ssh_lite ({device} / {lite.backend}, native 1280×720)"] = measure("lite", lite, None, Path(tmp))
+            results[f"ssh_lite ({lite.runs_on}, native 1280×720)"] = measure("lite", lite, None, Path(tmp))
             if not args.skip_vgg:
                 torch.manual_seed(0)
                 cfg = model_config("ssh_vgg16")

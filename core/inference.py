@@ -7,8 +7,8 @@ Single-pass mode (the paper's defaults: short side 1200, long side ≤ 1600, top
 score > 0.05, one NMS at 0.3) or the 4-level pyramid of the reference code (``pyramid=True``).
 BatchNorm and the input normalisation are folded into the convolutions first. On a GPU the network
 runs under bf16/fp16 autocast in channels-last; on the CPU ONNX Runtime runs it when installed
-(``core.onnx_backend``; its network ran 1.2–2.2× as fast on 2 cores), else a traced, frozen torch graph in channels-last.
-Post-processing stays on the device.
+(``core.onnx_backend``; its network ran 1.2–2.2× as fast on 2 cores), else a traced, frozen torch
+graph in channels-last. Post-processing stays on the device.
 """
 from __future__ import annotations
 
@@ -141,6 +141,11 @@ class Detector:
         self.model = model
         self._trace_cpu = optimize and self.backend == "torch" and self.device.type == "cpu"
         self._traced: torch.jit.ScriptModule | None = None
+
+    @property
+    def runs_on(self) -> str:
+        """Device and network backend, for people: "cpu (onnxruntime)", "cuda:0 (torch)"."""
+        return f"{self.device} ({self.backend})"
 
     @staticmethod
     def _onnx_network(model: nn.Module, explicit: bool) -> OnnxRuntimeNetwork | None:

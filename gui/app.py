@@ -73,7 +73,7 @@ def run_viewer(args) -> int:
         print(f"snapshot of the last frame: {snapshot}")
     if stats_seen:
         last = stats_seen[-1]
-        device = f"{window.detector.device} ({window.detector.backend})" if window.detector else "-"
+        device = window.detector.runs_on if window.detector else "-"
         print(f"frames shown {window.frames_shown}, display {last.display_fps:.1f} fps, detector "
               f"{last.detector_fps:.1f} fps, latency {last.latency_ms:.0f} ms, dropped {last.dropped}, "
               f"device {device}")

@@ -326,7 +326,7 @@ class MainWindow(QMainWindow):
 
     def _update_status(self):
         session = self.session or getattr(self, "_ended_session", None)
-        device = f"{self.detector.device} ({self.detector.backend})" if self.detector else "-"
+        device = self.detector.runs_on if self.detector else "-"
         if session is None or session.info is None:
             self.status_label.setText(f"no source   device {device}")
             return

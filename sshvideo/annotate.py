@@ -231,7 +231,7 @@ def run_annotate_command(args, progress: bool) -> int:
         reports.append(report)
     overall.close()
     prefix = f"[rank {rank}/{world}] " if world > 1 else ""
-    print(prefix + f"device: {detector.device} ({detector.backend})")
+    print(prefix + f"device: {detector.runs_on}")
     if reports:
         print(format_summary(reports))
     failed = sum(r.failed for r in reports) + len(problems)

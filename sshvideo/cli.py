@@ -204,7 +204,7 @@ def _cmd_detect(args) -> int:
                             report=lambda m: print(m, file=sys.stderr))
     failed = summary.failed + len(problems)
     print(f"{summary.images} images, {summary.faces} faces, {failed} failed, {summary.seconds:.1f} s "
-          f"on {detector.device.type} ({detector.backend}) -> {args.out}")
+          f"on {detector.runs_on} -> {args.out}")
     return EXIT_FAILED_INPUTS if failed else EXIT_OK
 
 

@@ -262,3 +262,9 @@ def test_input_normalisation_folded_into_the_first_conv_is_exact(lite_model, ord
         expected = FlatOutputs(lite_model)(normalize_hwc(pixels, norm).permute(0, 3, 1, 2))
         got = FlatOutputs(folded)((pixels - offset).permute(0, 3, 1, 2))
     assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(expected, got))
+
+
+def test_runs_on_names_device_and_backend(lite_model):
+    cfg = model_config("ssh_lite")
+    assert Detector(lite_model, cfg, device="cpu", backend="torch").runs_on == "cpu (torch)"
+    assert Detector(lite_model, cfg, device="cpu", backend="onnxruntime").runs_on == "cpu (onnxruntime)"
