@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--border-bands", type=fraction, metavar="P",
                    help="crop recipe: share of crops shrunk inside random edge bands (replicated or flat colour, up "
                         "to 20%% of the side), like letterboxed footage (default: the recipe's, 0)")
+    p.add_argument("--mosaic", type=fraction, metavar="P",
+                   help="crop recipe: share of training images that are 2×2 mosaics of four half-size crops of "
+                        "different images (more scenes per image, faces nearer the test scale; default: 0)")
     p.add_argument("--allowed-border", type=_non_negative_int, metavar="PX",
                    help="train anchors reaching up to PX pixels outside the image, in every module (default: the "
                         "recipe's: ssh_lite 512; ssh_vgg16 each module's own as in the reference, M1/M2 0 and M3 "

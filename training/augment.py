@@ -119,6 +119,24 @@ def photometric_jitter(image: np.ndarray, rng: np.random.Generator, brightness: 
     return out.clip(0, 255).astype(np.uint8)
 
 
+def mosaic(tiles: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Four square (S, S, 3) images with their boxes -> one (2S, 2S, 3) image, tiles in reading order
+    (top-left, top-right, bottom-left, bottom-right), boxes shifted with their tile.
+
+    Mosaic augmentation (Bochkovskiy et al., YOLOv4, 2020): one training image shows four scenes at half
+    the scale, so a small dataset yields more varied context and more faces per crop near the test
+    scale, and the seams between tiles are edges that are not faces."""
+    if len(tiles) != 4:
+        raise ValueError(f"a mosaic needs 4 tiles, got {len(tiles)}")
+    side = tiles[0][0].shape[0]
+    if any(image.shape[:2] != (side, side) for image, _ in tiles):
+        raise ValueError(f"mosaic tiles must all be {side}×{side}: {[image.shape[:2] for image, _ in tiles]}")
+    rows = [np.concatenate([tiles[0][0], tiles[1][0]], axis=1), np.concatenate([tiles[2][0], tiles[3][0]], axis=1)]
+    offsets = [(0, 0), (side, 0), (0, side), (side, side)]
+    boxes = [b.reshape(-1, 4) + np.array([x, y, x, y], dtype=np.float32) for (_, b), (x, y) in zip(tiles, offsets)]
+    return np.concatenate(rows, axis=0), np.concatenate(boxes, axis=0).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class PaperTransform:
     """Reference augmentation: random horizontal flip (the reference doubles the data with flips) and

@@ -28,6 +28,7 @@ class TrainConfig:
     crop_size: int = 640
     crop_scales: tuple[float, ...] = (0.3, 0.45, 0.6, 0.8, 1.0)
     border_bands: float = 0.0  # crop recipe: share of crops shrunk inside random edge bands
+    mosaic: float = 0.0  # crop recipe: share of training images that are 2×2 mosaics of half-size crops
     ohem: bool = True
     allowed_border: int | None = None  # anchors further outside the image are ignored; None: each module's own
     amp: bool = True  # autocast on CUDA only

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from training.augment import mosaic
 from training.images import load_sample_image
 from training.samples import Sample
 
@@ -16,13 +17,21 @@ class FaceDataset(Dataset):
 
     Randomness comes from a generator seeded by (seed, epoch, index), so runs are reproducible and
     every DataLoader worker and DDP rank draws different augmentations.
+
+    With probability ``mosaic`` an item is instead a 2 × 2 mosaic (``training.augment.mosaic``) of this
+    sample and three random others, each through ``tile_transform`` (which must give equal squares, e.g.
+    ``CropTransform`` at half the size).
     """
 
-    def __init__(self, samples: list[Sample], transform, seed: int = 0):
+    def __init__(self, samples: list[Sample], transform, seed: int = 0, mosaic: float = 0.0, tile_transform=None):
+        if mosaic and tile_transform is None:
+            raise ValueError("mosaic needs a tile_transform")
         self.samples = samples
         self.transform = transform
         self.seed = seed
         self.epoch = 0
+        self.mosaic = mosaic
+        self.tile_transform = tile_transform
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -31,10 +40,18 @@ class FaceDataset(Dataset):
         return len(self.samples)
 
     def __getitem__(self, index: int):
-        sample = self.samples[index]
         rng = np.random.default_rng((self.seed, self.epoch, index))
-        image, boxes = self.transform(load_sample_image(sample), sample.boxes, rng)
+        if self.mosaic and rng.random() < self.mosaic:
+            picks = [index, *rng.integers(0, len(self.samples), 3).tolist()]
+            image, boxes = mosaic([self._transformed(i, self.tile_transform, rng) for i in picks])
+        else:
+            image, boxes = self._transformed(index, self.transform, rng)
         return torch.from_numpy(np.ascontiguousarray(image)), torch.from_numpy(np.asarray(boxes, np.float32))
+
+
+    def _transformed(self, index: int, transform, rng: np.random.Generator):
+        sample = self.samples[index]
+        return transform(load_sample_image(sample), sample.boxes, rng)
 
 
 def collate(batch, pad_to: int = 32):

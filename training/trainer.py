@@ -11,7 +11,7 @@ import csv
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -45,6 +45,17 @@ def make_transform(config: TrainConfig):
     if config.augment == "crop":
         return CropTransform(config.crop_size, config.crop_scales, border_bands=config.border_bands)
     raise ValueError(f"unknown augment {config.augment!r}; choose 'paper' or 'crop'")
+
+
+def make_dataset(samples: list[Sample], config: TrainConfig) -> FaceDataset:
+    """The training dataset of ``config``: its transform and, for the crop recipe, mosaics of half-size crops."""
+    transform = make_transform(config)
+    if not config.mosaic:
+        return FaceDataset(samples, transform, seed=config.seed)
+    if config.augment != "crop":
+        raise ValueError("mosaic applies to the crop augmentation only (--augment crop)")
+    tiles = replace(transform, size=config.crop_size // 2)
+    return FaceDataset(samples, transform, seed=config.seed, mosaic=config.mosaic, tile_transform=tiles)
 
 
 class StepRunner:
@@ -208,7 +219,7 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
         raise ValueError(f"batch_size {config.batch_size} must be a multiple of world size × accumulation "
                          f"({info.world_size} × {config.accumulation})")
     per_forward = per_process // config.accumulation
-    dataset = FaceDataset(samples, make_transform(config), seed=config.seed)
+    dataset = make_dataset(samples, config)
     indices = shard(list(range(len(samples))), info)
     if len(indices) < per_forward:
         raise ValueError(f"{len(samples)} training samples are fewer than one batch per process ({per_forward})")

@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from training.augment import CropTransform, pad_to_fit, random_border_bands, random_square_crop
+from training.augment import CropTransform, mosaic, pad_to_fit, random_border_bands, random_square_crop
 
 
 def _marked_image(h=300, w=500):
@@ -93,3 +94,25 @@ def test_crop_transform_applies_border_bands_when_asked():
         [banded] = always(image, boxes, rng)[1]
         assert np.isclose(plain[2] - plain[0], face_width)
         assert banded[2] - banded[0] < face_width  # the content shrank to make room for the bands
+
+
+def _tile(value, side=40, box=(5, 6, 15, 20)):
+    return np.full((side, side, 3), value, np.uint8), np.array([box], np.float32)
+
+
+def test_mosaic_tiles_in_reading_order_and_moves_each_box_with_its_tile():
+    tiles = [_tile(10), _tile(20), _tile(30, box=(0, 0, 40, 40)), (np.full((40, 40, 3), 40, np.uint8),
+                                                                  np.zeros((0, 4), np.float32))]
+    image, boxes = mosaic(tiles)
+    assert image.shape == (80, 80, 3) and image.dtype == np.uint8
+    assert [image[0, 0, 0], image[0, 79, 0], image[79, 0, 0], image[79, 79, 0]] == [10, 20, 30, 40]
+    np.testing.assert_array_equal(boxes, [[5, 6, 15, 20], [45, 6, 55, 20], [0, 40, 40, 80]])
+    for box, value in zip(boxes, (10, 20, 30)):
+        assert (_pixels_under(image, box) == value).all()
+
+
+def test_mosaic_refuses_other_than_four_equal_squares():
+    with pytest.raises(ValueError, match="4 tiles"):
+        mosaic([_tile(0)] * 3)
+    with pytest.raises(ValueError, match="40×40"):
+        mosaic([_tile(0), _tile(0), _tile(0), _tile(0, side=32)])

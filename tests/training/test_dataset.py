@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+import torch
+
+from conftest import DATA
+from training.augment import CropTransform
+from training.config import recipe_for
+from training.dataset import FaceDataset
+from training.images import load_sample_image
+from training.readers import read_labels
+from training.trainer import make_dataset
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return read_labels(f"wider={DATA / 'wider_mini'}")
+
+
+def test_without_mosaic_an_item_is_the_transform_of_its_sample_with_the_seeded_generator(samples):
+    transform = CropTransform(size=96, jitter=False)
+    dataset = FaceDataset(samples, transform, seed=5)
+    image, boxes = dataset[1]
+    expected_image, expected_boxes = transform(load_sample_image(samples[1]), samples[1].boxes,
+                                               np.random.default_rng((5, 0, 1)))
+    assert torch.equal(image, torch.from_numpy(expected_image))
+    np.testing.assert_array_equal(boxes.numpy(), expected_boxes)
+
+
+def test_mosaic_items_are_reproducible_double_size_squares_with_boxes_inside(samples):
+    dataset = FaceDataset(samples, CropTransform(size=96), seed=5, mosaic=1.0, tile_transform=CropTransform(size=48))
+    image, boxes = dataset[0]
+    assert image.shape == (96, 96, 3) and image.dtype == torch.uint8
+    assert len(boxes) and bool((boxes >= 0).all()) and bool((boxes <= 96).all())
+    again_image, again_boxes = dataset[0]
+    assert torch.equal(image, again_image) and torch.equal(boxes, again_boxes)
+    dataset.set_epoch(1)
+    assert not torch.equal(dataset[0][0], image)
+
+
+def test_mosaic_needs_tiles_and_the_crop_recipe(samples):
+    with pytest.raises(ValueError, match="tile_transform"):
+        FaceDataset(samples, CropTransform(size=96), mosaic=0.5)
+    with pytest.raises(ValueError, match="crop augmentation"):
+        make_dataset(samples, recipe_for("ssh_vgg16", mosaic=0.5))
+    tiles = make_dataset(samples, recipe_for("ssh_lite", mosaic=0.5, crop_size=96)).tile_transform
+    assert tiles.size == 48
