@@ -1,6 +1,7 @@
 """Helpers shared by the benchmark scripts: thread pinning, timing, the peers' runner, tables."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -54,6 +55,23 @@ def pin_threads(n: int) -> None:
     import torch
 
     torch.set_num_threads(n)
+
+
+@contextlib.contextmanager
+def busy_cores(count: int):
+    """``count`` busy-looping processes while the block runs, each pinned to one of this process's cores
+    (the last ones first): a stand-in for the rest of a real pipeline, e.g. the viewer's capture thread
+    decoding video next to the detector. Everything timed inside shares its cores with them."""
+    cores = sorted(os.sched_getaffinity(0))
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        for i, spinner in enumerate(spinners):
+            os.sched_setaffinity(spinner.pid, {cores[-1 - i % len(cores)]})
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
 
 
 def median_ms(fn, iters: int = 40, warmup: int = 3, max_seconds: float = 20.0, sync=None) -> float:

@@ -2,18 +2,22 @@
 
     python bench/speed.py                      # CPU (2 threads); CUDA too when present
     python bench/speed.py --skip-vgg           # only the light model and the peers
+    python bench/speed.py --skip-vgg --busy-cores 1   # the same with one core also running a busy loop
 
 On the CPU ours runs twice: with the default backend (ONNX Runtime when installed) and with torch's
 traced graph. End to end = preprocessing (resize, normalise) + forward + decode + NMS of an RGB frame
 already in memory, exactly what the peers' runner times for them (their ``detect()`` on a resized image).
+``--busy-cores K`` keeps K of the pinned cores busy with spinning processes during all timings, as the
+rest of a video pipeline does (decoding, drawing): it shows what a detector loses when its threads have
+to wait for a core.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from common import (PEERS, conv_macs, format_times, interleaved_timing, markdown_table, median, median_ms,
-                    ours_key, pin_threads, test_frame_rgb)
+from common import (PEERS, busy_cores, conv_macs, format_times, interleaved_timing, markdown_table, median,
+                    median_ms, ours_key, pin_threads, test_frame_rgb)
 
 VGG_SIZES = [(400, 800), (800, 1200), (1200, 1600)]
 REFERENCE_GMACS = {(400, 800): 104.19, (800, 1200): 312.52, (1200, 1600): 625.04}  # ssh_reference.md §8
@@ -59,8 +63,15 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-vgg", action="store_true")
     ap.add_argument("--weights", help="light model checkpoint (default: the embedded model, else random init)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds against the peers (default 3)")
+    ap.add_argument("--busy-cores", type=int, default=0, metavar="K",
+                    help="keep K of the pinned cores busy with spinning processes while timing (default 0)")
     args = ap.parse_args(argv)
     pin_threads(args.threads)
+    with busy_cores(args.busy_cores):
+        return run(args)
+
+
+def run(args) -> int:
     import torch
 
     from core import model_config
@@ -87,7 +98,8 @@ def main(argv=None) -> int:
             rows.append(["ssh_vgg16", f"{device} / {det.backend}", f"{h}×{w}", f"{gmacs:.2f}",
                          f"{REFERENCE_GMACS[(h, w)]:.2f}", f"{fwd:.1f}", f"{e2e:.1f}", f"{2 * gmacs / fwd * 1000:.1f}",
                          f"{PAPER_MS[(h, w)] / e2e:.3f}"])
-    print(f"threads: {args.threads}, torch {torch.__version__}, light model weights: {weights or 'random init'}")
+    print(f"threads: {args.threads}, busy cores: {args.busy_cores}, torch {torch.__version__}, "
+          f"light model weights: {weights or 'random init'}")
     print(markdown_table(["model", "device / backend", "input", "GMAC", "GMAC (ref.)", "forward ms",
                           "end-to-end ms", "GFLOP/s", "paper ms / ours"], rows))
     if not PEERS.is_dir():
@@ -98,8 +110,8 @@ def main(argv=None) -> int:
     table = [[LABELS.get(name, name), "640×480", format_times(values),
               f"{median(values) / ours:.2f}×" if values else "-"] for name, values in times.items()]
     print()
-    print(f"peers, same run, {args.threads} threads, their end-to-end detect() on the same 640×480 image, "
-          f"median [min–max] of {args.rounds} interleaved rounds:")
+    print(f"peers, same run, {args.threads} threads, {args.busy_cores} busy cores, their end-to-end detect() on the "
+          f"same 640×480 image, median [min–max] of {args.rounds} interleaved rounds:")
     print(markdown_table(["detector", "input", "ms", "peer ms / ssh_lite ms"], table))
     return 0
 

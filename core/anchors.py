@@ -7,6 +7,8 @@ Reference values (tested): sizes 16, 32 give [0, 0, 15, 15] and [-8, -8, 23, 23]
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 
 REFERENCE_CENTRE = 7.5  # centre of the [0, 0, 15, 15] base window
@@ -44,16 +46,9 @@ def grid_anchors(sizes: tuple[int, ...], stride: int, height: int, width: int,
     return (shifts + base.reshape(1, -1, 4)).reshape(-1, 4)
 
 
-def anchors_at(sizes: tuple[int, ...], stride: int, width: int, index: torch.Tensor) -> torch.Tensor:
-    """The anchors ``grid_anchors(sizes, stride, H, width)[index]`` without building the whole grid.
-
-    Args:
-        index: integer tensor of any shape, flat indices (y·W + x)·A + a.
-    Returns:
-        Tensor[*index.shape, 4] xyxy anchors in input pixels.
-    """
-    num = len(sizes)
-    cell, which = index.div(num, rounding_mode="floor"), index.remainder(num)
-    y, x = cell.div(width, rounding_mode="floor"), cell.remainder(width)
-    shifts = torch.stack([x, y, x, y], dim=-1).float() * stride
-    return shifts + cell_anchors(sizes, device=index.device)[which]
+@functools.lru_cache(maxsize=64)
+def anchor_grid(sizes: tuple[int, ...], stride: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+    """``grid_anchors`` in float32 on ``device``, kept for the next call with the same arguments: video
+    frames and benchmark images repeat their size, and building the grid is a dozen small operations per
+    module per frame. The returned tensor is shared; never modify it in place."""
+    return grid_anchors(sizes, stride, height, width, device=device)

@@ -13,6 +13,15 @@ import torch
 
 # exp(dw) beyond this would turn a 16-px anchor into a box far larger than any image (16·e^4.1 ≈ 1000 px).
 LOG_SCALE_CLAMP = math.log(1000.0 / 16)
+LOG2_E = 1.0 / math.log(2.0)
+
+
+def _exp(x: torch.Tensor) -> torch.Tensor:
+    """e^x as 2^(x·log2 e) (within 2.5e-7 relative). On the CPU ``torch.exp`` hands arrays of 128+
+    elements to MKL's vector library, which threads them; when the other cores are busy (the video
+    decoder of the viewer, another process) each call then waited ~4 ms for a thread, on arrays of a
+    few hundred boxes (``bench/speed.py --busy-cores 1``). ``exp2`` runs inline."""
+    return torch.exp2(x * LOG2_E)
 
 
 def _widths_centres(boxes: torch.Tensor):
@@ -44,10 +53,7 @@ def decode(anchors: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
     Returns:
         Tensor[..., 4] xyxy ``[cx - w/2, cy - h/2, cx + w/2, cy + h/2]``.
     """
-    aw, ah, acx, acy = _widths_centres(anchors)
-    dx, dy = deltas[..., 0], deltas[..., 1]
-    dw = deltas[..., 2].clamp(max=LOG_SCALE_CLAMP)
-    dh = deltas[..., 3].clamp(max=LOG_SCALE_CLAMP)
-    cx, cy = dx * aw + acx, dy * ah + acy
-    w, h = torch.exp(dw) * aw, torch.exp(dh) * ah
-    return torch.stack([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h], dim=-1)
+    sizes = anchors[..., 2:] - anchors[..., :2] + 1.0  # (w, h); x and y together: half the operations
+    centres = deltas[..., :2] * sizes + (anchors[..., :2] + 0.5 * sizes)
+    half = 0.5 * (_exp(deltas[..., 2:].clamp(max=LOG_SCALE_CLAMP)) * sizes)
+    return torch.cat([centres - half, centres + half], dim=-1)

@@ -27,7 +27,7 @@ from core.config import ModelConfig
 from core.fold import fold_batchnorm, fold_input_normalization
 from core.model import FlatOutputs, pair_outputs
 from core.onnx_backend import OnnxRuntimeNetwork, onnxruntime_available
-from core.postprocess import level_candidates, select_detections
+from core.postprocess import candidates, select_detections
 from core.preprocess import prepare_batch, resize_scale
 
 log = logging.getLogger(__name__)
@@ -217,10 +217,9 @@ class Detector:
                               pad_bottom=cfg.pad_bottom, pad_right=cfg.pad_right, channels_last=self.channels_last)
         outputs = self._forward(batch.images)
         padded = cfg.pad_bottom > 0 or cfg.pad_right > 0
-        per_level = [level_candidates(out, level, cfg.top_k_per_level, batch.sizes, batch.scales,
-                                      cfg.score_threshold, drop_outside=padded)
-                     for out, level in zip(outputs, self.config.levels) if level.name not in skip_levels]
-        return torch.cat([b for b, _ in per_level], dim=1), torch.cat([s for _, s in per_level], dim=1)
+        kept = [(out, level) for out, level in zip(outputs, self.config.levels) if level.name not in skip_levels]
+        return candidates([out for out, _ in kept], [level for _, level in kept], cfg.top_k_per_level, batch.sizes,
+                          batch.scales, cfg.score_threshold, drop_outside=padded)
 
     def _pyramid_candidates(self, frames):
         """The reference pyramid: four scales around a 800/1200 base; M3 of the largest level dropped."""

@@ -1,6 +1,6 @@
 import torch
 
-from core.anchors import anchors_at, cell_anchors, grid_anchors
+from core.anchors import anchor_grid, cell_anchors, grid_anchors
 from core.config import ssh_levels
 
 # py-faster-rcnn generate_anchors(base_size=16, ratios=[1], scales=...) for the three SSH modules
@@ -39,8 +39,10 @@ def test_anchor_count_at_1200x1600():
     assert total == 78_800
 
 
-def test_anchors_at_equals_indexing_the_full_grid():
-    for level in ssh_levels():
-        grid = grid_anchors(level.anchor_sizes, level.stride, 7, 5)
-        index = torch.tensor([[0, 1, 9, 40], [69, 3, 3, 68]])
-        assert torch.equal(anchors_at(level.anchor_sizes, level.stride, 5, index), grid[index])
+def test_anchor_grid_is_grid_anchors_built_once_per_shape():
+    level = ssh_levels()[1]
+    grid = anchor_grid(level.anchor_sizes, level.stride, 7, 5, torch.device("cpu"))
+    assert torch.equal(grid, grid_anchors(level.anchor_sizes, level.stride, 7, 5))
+    assert anchor_grid(level.anchor_sizes, level.stride, 7, 5, torch.device("cpu")) is grid
+    assert anchor_grid(level.anchor_sizes, level.stride, 5, 7, torch.device("cpu")).shape == grid.shape
+    assert not torch.equal(anchor_grid(level.anchor_sizes, level.stride, 5, 7, torch.device("cpu")), grid)

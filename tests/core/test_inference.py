@@ -11,7 +11,7 @@ from core.inference import choose_backend
 from core.anchors import grid_anchors
 from core.box_coding import decode
 from core.model import FlatOutputs, flatten_deltas
-from core.postprocess import face_probabilities, level_candidates, select_detections
+from core.postprocess import candidates, face_probabilities, select_detections
 from core.preprocess import normalised_canvas, prepare_batch, resize_scale
 from sshvideo.models import default_weights
 
@@ -134,19 +134,36 @@ def test_normalised_canvas_equals_resize_then_replicate_pad(size, pad, channels_
     assert canvas.is_contiguous(memory_format=layout)
 
 
-def test_level_candidates_equal_decoding_every_anchor_then_indexing():
-    level = model_config("ssh_lite").levels[0]
-    a, h, w = level.num_anchors, 6, 7
+def test_candidates_equal_decoding_every_anchor_then_indexing_each_modules_top_k():
+    levels = model_config("ssh_lite").levels
     torch.manual_seed(4)
-    cls_logits, deltas = torch.randn(2, 2 * a, h, w), torch.randn(2, 4 * a, h, w) * 0.3
+    outputs, expected_boxes, expected_scores = [], [], []
     sizes, scales = torch.tensor([[48, 56], [40, 50]]), torch.tensor([1.0, 0.5])
-    boxes, scores = level_candidates((cls_logits, deltas), level, 10, sizes, scales)
-    all_boxes = decode(grid_anchors(level.anchor_sizes, level.stride, h, w), flatten_deltas(deltas, a))  # (2, R, 4)
-    top, index = face_probabilities(cls_logits, a).topk(10, dim=1)
-    for i in range(2):
-        upper = (sizes[i].flip(0).float() - 1).repeat(2)
-        expected = torch.minimum(all_boxes[i, index[i]].clamp(min=0), upper) / scales[i]
-        assert torch.allclose(boxes[i], expected) and torch.equal(scores[i], top[i])
+    for level, (h, w) in zip(levels, [(6, 7), (3, 4), (2, 2)]):
+        a = level.num_anchors
+        cls_logits, deltas = torch.randn(2, 2 * a, h, w), torch.randn(2, 4 * a, h, w) * 0.3
+        outputs.append((cls_logits, deltas))
+        all_boxes = decode(grid_anchors(level.anchor_sizes, level.stride, h, w), flatten_deltas(deltas, a))
+        top, index = face_probabilities(cls_logits, a).topk(min(10, h * w * a), dim=1)
+        upper = (sizes.flip(1).float() - 1).repeat(1, 2).unsqueeze(1)
+        picked = torch.stack([all_boxes[i, index[i]] for i in range(2)])
+        expected_boxes.append(torch.minimum(picked.clamp(min=0), upper) / scales.view(2, 1, 1))
+        expected_scores.append(top)
+    boxes, scores = candidates(outputs, levels, 10, sizes, scales)
+    assert boxes.shape == (2, 10 + 10 + 8, 4)
+    assert torch.allclose(boxes, torch.cat(expected_boxes, 1)) and torch.equal(scores, torch.cat(expected_scores, 1))
+
+
+def test_candidates_stop_at_the_most_anchors_above_the_threshold_in_one_image():
+    level = model_config("ssh_lite").levels[0]
+    a = level.num_anchors
+    cls_logits = torch.cat([torch.full((2, a, 4, 4), 5.0), torch.full((2, a, 4, 4), -5.0)], dim=1)  # background
+    cls_logits[0, :a, 0, :3], cls_logits[0, a:, 0, :3] = -5.0, 5.0  # 3 cells × A faces in image 0, none in image 1
+    deltas = torch.zeros(2, 4 * a, 4, 4)
+    boxes, scores = candidates([(cls_logits, deltas)], [level], 1000, torch.tensor([[32, 32], [32, 32]]),
+                               torch.ones(2), score_threshold=0.5)
+    assert scores.shape == (2, 3 * a)
+    assert bool((scores[0] > 0.5).all()) and bool((scores[1] < 0.5).all())
 
 
 def test_no_detection_is_centred_in_the_border_padding(lite_model):
