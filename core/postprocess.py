@@ -69,11 +69,15 @@ def candidates(outputs: list[LevelOutput], levels: list[LevelSpec], top_k: int, 
         boxes (N, M, 4) xyxy in original-image pixels, scores (N, M) face probabilities; M ≤ the sum
         over modules of min(top_k, H·W·A), each module's block sorted descending.
     """
-    picks = [level_top_k(out, level, top_k, score_threshold) for out, level in zip(outputs, levels)]
-    anchors = torch.cat([anchor_grid(level.anchor_sizes, level.stride, *out[0].shape[2:], out[0].device)[index]
-                         for (_, index, _), out, level in zip(picks, outputs, levels)], dim=1)
-    scores = torch.cat([p[0] for p in picks], dim=1)
-    boxes = decode(anchors, torch.cat([p[2] for p in picks], dim=1))  # (N, M, 4) in resized pixels
+    scores, anchors, deltas = [], [], []
+    for output, level in zip(outputs, levels):
+        level_scores, index, level_deltas = level_top_k(output, level, top_k, score_threshold)
+        height, width = output[0].shape[2:]
+        scores.append(level_scores)
+        anchors.append(anchor_grid(level.anchor_sizes, level.stride, height, width, output[0].device)[index])
+        deltas.append(level_deltas)
+    scores = torch.cat(scores, dim=1)
+    boxes = decode(torch.cat(anchors, dim=1), torch.cat(deltas, dim=1))  # (N, M, 4) in resized pixels
     upper = (sizes.flip(1).to(boxes.dtype) - 1).repeat(1, 2).unsqueeze(1)  # (N, 1, 4): w-1, h-1, w-1, h-1
     if drop_outside:
         centres = (boxes[..., :2] + boxes[..., 2:]) / 2
