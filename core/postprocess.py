@@ -47,7 +47,7 @@ def level_top_k(output: LevelOutput, level: LevelSpec, top_k: int, score_thresho
     n, _, h, w = bbox_deltas.shape
     cell, anchor = index.div(level.num_anchors, rounding_mode="floor"), index.remainder(level.num_anchors)
     image = torch.arange(n, device=index.device).unsqueeze(1)
-    deltas = bbox_deltas.view(n, level.num_anchors, 4, h * w)[image, anchor, :, cell]  # (N, k, 4)
+    deltas = bbox_deltas.reshape(n, level.num_anchors, 4, h * w)[image, anchor, :, cell]  # (N, k, 4)
     return scores, index, deltas.float()
 
 
