@@ -18,19 +18,20 @@ class FaceDataset(Dataset):
     Randomness comes from a generator seeded by (seed, epoch, index), so runs are reproducible and
     every DataLoader worker and DDP rank draws different augmentations.
 
-    With probability ``mosaic`` an item is instead a 2 × 2 mosaic (``training.augment.mosaic``) of this
-    sample and three random others, each through ``tile_transform`` (which must give equal squares, e.g.
-    ``CropTransform`` at half the size).
+    With probability ``mosaic_probability`` an item is instead a 2 × 2 mosaic (``training.augment.mosaic``)
+    of this sample and three random others, each through ``tile_transform`` (which must give equal
+    squares, e.g. ``CropTransform`` at half the size).
     """
 
-    def __init__(self, samples: list[Sample], transform, seed: int = 0, mosaic: float = 0.0, tile_transform=None):
-        if mosaic and tile_transform is None:
+    def __init__(self, samples: list[Sample], transform, seed: int = 0, mosaic_probability: float = 0.0,
+                 tile_transform=None):
+        if mosaic_probability and tile_transform is None:
             raise ValueError("mosaic needs a tile_transform")
         self.samples = samples
         self.transform = transform
         self.seed = seed
         self.epoch = 0
-        self.mosaic = mosaic
+        self.mosaic_probability = mosaic_probability
         self.tile_transform = tile_transform
 
     def set_epoch(self, epoch: int) -> None:
@@ -41,7 +42,7 @@ class FaceDataset(Dataset):
 
     def __getitem__(self, index: int):
         rng = np.random.default_rng((self.seed, self.epoch, index))
-        if self.mosaic and rng.random() < self.mosaic:
+        if self.mosaic_probability and rng.random() < self.mosaic_probability:
             picks = [index, *rng.integers(0, len(self.samples), 3).tolist()]
             image, boxes = mosaic([self._transformed(i, self.tile_transform, rng) for i in picks])
         else:

@@ -55,7 +55,7 @@ def make_dataset(samples: list[Sample], config: TrainConfig) -> FaceDataset:
     if config.augment != "crop":
         raise ValueError("mosaic applies to the crop augmentation only (--augment crop)")
     tiles = replace(transform, size=config.crop_size // 2)
-    return FaceDataset(samples, transform, seed=config.seed, mosaic=config.mosaic, tile_transform=tiles)
+    return FaceDataset(samples, transform, seed=config.seed, mosaic_probability=config.mosaic, tile_transform=tiles)
 
 
 class StepRunner:

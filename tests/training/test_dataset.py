@@ -27,7 +27,8 @@ def test_without_mosaic_an_item_is_the_transform_of_its_sample_with_the_seeded_g
 
 
 def test_mosaic_items_are_reproducible_double_size_squares_with_boxes_inside(samples):
-    dataset = FaceDataset(samples, CropTransform(size=96), seed=5, mosaic=1.0, tile_transform=CropTransform(size=48))
+    dataset = FaceDataset(samples, CropTransform(size=96), seed=5, mosaic_probability=1.0,
+                          tile_transform=CropTransform(size=48))
     image, boxes = dataset[0]
     assert image.shape == (96, 96, 3) and image.dtype == torch.uint8
     assert len(boxes) and bool((boxes >= 0).all()) and bool((boxes <= 96).all())
@@ -39,7 +40,7 @@ def test_mosaic_items_are_reproducible_double_size_squares_with_boxes_inside(sam
 
 def test_mosaic_needs_tiles_and_the_crop_recipe(samples):
     with pytest.raises(ValueError, match="tile_transform"):
-        FaceDataset(samples, CropTransform(size=96), mosaic=0.5)
+        FaceDataset(samples, CropTransform(size=96), mosaic_probability=0.5)
     with pytest.raises(ValueError, match="crop augmentation"):
         make_dataset(samples, recipe_for("ssh_vgg16", mosaic=0.5))
     tiles = make_dataset(samples, recipe_for("ssh_lite", mosaic=0.5, crop_size=96)).tile_transform

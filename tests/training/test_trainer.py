@@ -107,8 +107,8 @@ def test_fine_tune_cli_from_a_checkpoint_mixing_in_wider(tmp_path, random_lite_c
     code = main(["--quiet", "train", "--model", "ssh_lite", "--init-from", str(random_lite_checkpoint),
                  "--data", f"wider={DATA / 'wider_mini'}", "--mix-wider", str(DATA / "wider_mini"), "--mix-ratio", "0.5",
                  "--steps", "2", "--batch-size", "2", "--workers", "0", "--crop-size", "128", "--out", str(tmp_path),
-                 "--crop-scales", "0.5,1", "--border-bands", "0.5", "--mosaic", "0.5", "--allowed-border", "64", "--val", f"wider={DATA / 'wider_mini'}",
-                 "--device", "cpu"])
+                 "--crop-scales", "0.5,1", "--border-bands", "0.5", "--mosaic", "0.5", "--allowed-border", "64",
+                 "--val", f"wider={DATA / 'wider_mini'}", "--device", "cpu"])
     assert code == 0, capsys.readouterr().err
     ckpt = load_checkpoint(tmp_path / "last.pt")
     assert ckpt.metadata["train_config"]["crop_scales"] == [0.5, 1.0]
