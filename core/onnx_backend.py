@@ -2,10 +2,10 @@
 
 On two CPU cores ONNX Runtime ran the same folded network 1.2–2.2× as fast as the traced, frozen torch
 graph in this project's runs (its convolutions use blocked layouts and fused activations; see
-``bench/speed.py``). The
-network is exported from the torch model in memory when the detector is built (about a second), with a
-dynamic batch, height and width, so one session serves every frame size; the fusion crop's sizes are
-exported as shape operations, not constants (a test checks other shapes against eager torch).
+``bench/speed.py``). The network is exported from the torch model in memory when the detector is built
+(about a second), with a dynamic batch, height and width, so one session serves every frame size; the
+fusion crop's sizes are exported as shape operations, not constants (a test checks other shapes against
+eager torch).
 
 Needs the ``onnx`` package (torch's exporter writes through it) and ``onnxruntime``.
 """
