@@ -121,11 +121,39 @@ class RunState:
     history: list = field(default_factory=list)  # [(step, metrics dict)]
 
 
-class CsvLog:
-    """Appends one row per logged step; the header is written once."""
+def _logged_step(row: dict) -> float:
+    """The step of a CSV log row; one whose step does not parse (a killed writer's half line) sorts last."""
+    try:
+        return float(row["step"])
+    except (TypeError, ValueError):
+        return float("inf")
 
-    def __init__(self, path: Path):
+
+class CsvLog:
+    """Appends one row per logged step; the header is written once.
+
+    Rows past ``after_step`` are dropped when the log is opened: a run resumed from its last
+    checkpoint logs those steps again, and a stopped run may have logged beyond that checkpoint."""
+
+    def __init__(self, path: Path, after_step: int = 0):
         self.path = path
+        if path.exists():
+            self._truncate(after_step)
+
+    def _truncate(self, after_step: int) -> None:
+        with self.path.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            fields = reader.fieldnames
+            rows = [row for row in reader if _logged_step(row) <= after_step]
+        if not fields or not rows:
+            self.path.unlink()
+            return
+        tmp = self.path.with_suffix(".csv.tmp")
+        with tmp.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        tmp.replace(self.path)
 
     def write(self, row: dict) -> None:
         new = not self.path.exists()
@@ -230,7 +258,7 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
         meta["initialised_from"] = parent
     if inference is not None:
         meta["inference"] = {k: getattr(inference, k) for k in InferenceConfig.__dataclass_fields__}
-    csv_log = CsvLog(out_dir / "train_log.csv") if info.is_main else None
+    csv_log = CsvLog(out_dir / "train_log.csv", after_step=state.step) if info.is_main else None
     tb = _tensorboard(out_dir) if info.is_main else None
     if info.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -73,6 +73,8 @@ def test_resume_extends_the_schedule_and_keeps_the_origin(tmp_path, random_lite_
     first = train(config, samples, tmp_path, device="cpu", progress=False, init_from=random_lite_checkpoint)
     state = load_checkpoint(first.checkpoint).training_state
     assert state["step"] == 2 and state["optimizer"]["state"]
+    with (tmp_path / "train_log.csv").open("a") as log:  # a stopped run may log past its last checkpoint
+        log.write("3,0.001,1.0,0,0,0,0,0,0,0\nx,0.0")
     longer = train(recipe_for("ssh_lite", steps=4, batch_size=2, workers=0, crop_size=128, log_every=1,
                               checkpoint_every=1), samples, tmp_path, device="cpu", progress=False,
                    resume=first.checkpoint)
