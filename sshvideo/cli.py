@@ -145,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train anchors reaching up to PX pixels outside the image, in every module (default: the "
                         "recipe's: ssh_lite 512; ssh_vgg16 each module's own as in the reference, M1/M2 0 and M3 "
                         "512, which leaves M1/M2 anchors at the image edge untrained)")
+    p.add_argument("--box-normaliser", choices=["sampled", "positives"],
+                   help="what divides the box-regression loss: the number of sampled anchors (the reference "
+                        "code) or of positives (the paper's eq. 1, a 4-256x heavier box term; default: the "
+                        "recipe's, sampled)")
     p.add_argument("--log-every", type=int, default=20, help="steps between log lines (default 20)")
     p.add_argument("--augment", choices=["paper", "crop"], help="paper: flip + fixed scale; crop: random square "
                    "crops, flips, colour jitter (default: the recipe's)")

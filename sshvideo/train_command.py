@@ -73,7 +73,8 @@ def run_train_command(args, progress: bool) -> int:
                      eval_every=args.eval_every, log_every=args.log_every,
                      checkpoint_every=args.checkpoint_every, eval_max_images=args.eval_max_images, seed=args.seed,
                      augment=args.augment, crop_scales=args.crop_scales,
-                     border_bands=args.border_bands, mosaic=args.mosaic, allowed_border=args.allowed_border)
+                     border_bands=args.border_bands, mosaic=args.mosaic, allowed_border=args.allowed_border,
+                     box_normaliser=args.box_normaliser)
     config = recipe_for(args.model, **overrides)
     out = Path(args.out)
     try:

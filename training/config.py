@@ -30,6 +30,7 @@ class TrainConfig:
     border_bands: float = 0.0  # crop recipe: share of crops shrunk inside random edge bands
     mosaic: float = 0.0  # crop recipe: share of training images that are 2×2 mosaics of half-size crops
     ohem: bool = True
+    box_normaliser: str = "sampled"  # box-loss divisor: "sampled" anchors (reference code) or "positives" (paper)
     allowed_border: int | None = None  # anchors further outside the image are ignored; None: each module's own
     amp: bool = True  # autocast on CUDA only
     seed: int = 3

@@ -2,7 +2,9 @@
 
 Per module and image: softmax cross-entropy averaged over the sampled anchors, plus smooth-L1
 (σ = 3) over the 4 deltas of sampled positives divided by the number of sampled anchors (the code's
-normaliser, not the paper's #positives). Images are averaged; modules are summed with weight 1.
+normaliser, ``box_normaliser="sampled"``) or by the number of sampled positives (the paper's
+eq. 1, N_k^r, ``"positives"``). With up to 64 positives among 256 sampled anchors the code's choice
+weighs the box term 4–256× less than the paper's. Images are averaged; modules are summed with weight 1.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from training.mining import ohem_sample
 from training.targets import FACE, IGNORE, assign_targets
 
 SMOOTH_L1_SIGMA = 3.0
+BOX_NORMALISERS = ("sampled", "positives")
 
 
 def smooth_l1(x: torch.Tensor, sigma: float = SMOOTH_L1_SIGMA) -> torch.Tensor:
@@ -39,7 +42,8 @@ def level_targets(level: LevelSpec, feature_size: tuple[int, int], faces: list[t
 
 def ssh_loss(outputs: list[LevelOutput], levels: tuple[LevelSpec, ...], faces: list[torch.Tensor],
              image_sizes: list[tuple[int, int]], *, ohem: bool = True, batch_size: int = 256,
-             fg_fraction: float = 0.25, allowed_border: int | None = None) -> dict[str, torch.Tensor]:
+             fg_fraction: float = 0.25, allowed_border: int | None = None,
+             box_normaliser: str = "sampled") -> dict[str, torch.Tensor]:
     """Loss terms ``{"cls_m1", "reg_m1", ...}`` for a batch.
 
     Args:
@@ -50,7 +54,11 @@ def ssh_loss(outputs: list[LevelOutput], levels: tuple[LevelSpec, ...], faces: l
         allowed_border: anchors reaching further outside the image are ignored; None = each module's own
             (reference: M1/M2 0, M3 512). The reference's 0 leaves M1/M2 anchors that cross the image edge
             untrained, yet inference scores them: a model trained on small crops then fires on frame edges.
+        box_normaliser: what divides each image's box term: "sampled" anchors (reference code) or
+            "positives" (paper eq. 1; an image without positives contributes 0).
     """
+    if box_normaliser not in BOX_NORMALISERS:
+        raise ValueError(f"box_normaliser must be one of {BOX_NORMALISERS}, got {box_normaliser!r}")
     losses = {}
     for (cls_out, box_out), level in zip(outputs, levels):
         n, _, h, w = cls_out.shape
@@ -67,7 +75,8 @@ def ssh_loss(outputs: list[LevelOutput], levels: tuple[LevelSpec, ...], faces: l
         ce = F.cross_entropy(logits.reshape(-1, 2), sampled.clamp(min=0).reshape(-1), reduction="none")
         ce = (ce.view(n, -1) * valid).sum(dim=1) / count
         positive = (sampled == FACE).unsqueeze(-1)
-        reg = (smooth_l1(deltas - target_deltas) * positive).sum(dim=(1, 2)) / count
+        box_count = count if box_normaliser == "sampled" else positive.sum(dim=(1, 2)).clamp(min=1).float()
+        reg = (smooth_l1(deltas - target_deltas) * positive).sum(dim=(1, 2)) / box_count
         losses[f"cls_{level.name}"] = ce.mean()
         losses[f"reg_{level.name}"] = reg.mean()
     return losses

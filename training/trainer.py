@@ -89,7 +89,8 @@ class StepRunner:
                 with amp:
                     outputs = self.model(self._to_input(images))
                 losses = ssh_loss(outputs, self.model_config.levels, [b.to(self.device) for b in boxes], sizes,
-                                  ohem=self.config.ohem, allowed_border=self.config.allowed_border)
+                                  ohem=self.config.ohem, allowed_border=self.config.allowed_border,
+                                  box_normaliser=self.config.box_normaliser)
                 loss = sum(losses.values())
                 if not math.isfinite(float(loss.detach())):
                     raise FloatingPointError(f"loss is {float(loss)}: {({k: float(v) for k, v in losses.items()})}")

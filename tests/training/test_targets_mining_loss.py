@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 
 from core.config import LevelSpec
@@ -84,6 +85,25 @@ def test_loss_by_hand_on_a_tiny_level():
     # anchor 0: positive, CE = log(1 + e^-2); anchor 1: IoU 0.333 -> ignored. One sampled anchor.
     assert abs(losses["cls_m1"].item() - math.log(1 + math.exp(-2))) < 1e-6
     assert abs(losses["reg_m1"].item() - (0.5 - 1 / 18)) < 1e-6
+
+
+def test_box_loss_divides_by_sampled_anchors_as_the_code_or_by_positives_as_the_paper():
+    level = LevelSpec("m1", 8, (16,), 8, 0)
+    # anchors [0,0,15,15] (positive), [8,0,23,15] (IoU 1/3, ignored), [16,0,31,15] (background)
+    cls = torch.zeros(1, 2, 1, 3)
+    deltas = torch.zeros(1, 4, 1, 3)
+    deltas[0, 0, 0, 0] = 0.5
+    deltas[0, 0, 0, 2] = 9.0  # a background anchor's deltas never count
+    face = [torch.tensor([[0.0, 0, 15, 15]])]
+    code = ssh_loss([(cls, deltas)], (level,), face, [(16, 32)])
+    paper = ssh_loss([(cls, deltas)], (level,), face, [(16, 32)], box_normaliser="positives")
+    assert abs(code["reg_m1"].item() - (0.5 - 1 / 18) / 2) < 1e-6  # two sampled anchors
+    assert abs(paper["reg_m1"].item() - (0.5 - 1 / 18)) < 1e-6  # one positive
+    assert code["cls_m1"].item() == paper["cls_m1"].item()
+    none = ssh_loss([(cls, deltas)], (level,), [torch.zeros(0, 4)], [(16, 32)], box_normaliser="positives")
+    assert none["reg_m1"].item() == 0
+    with pytest.raises(ValueError, match="box_normaliser"):
+        ssh_loss([(cls, deltas)], (level,), face, [(16, 32)], box_normaliser="faces")
 
 
 def test_loss_on_an_image_without_faces_is_background_only():

@@ -110,6 +110,7 @@ def test_fine_tune_cli_from_a_checkpoint_mixing_in_wider(tmp_path, random_lite_c
                  "--data", f"wider={DATA / 'wider_mini'}", "--mix-wider", str(DATA / "wider_mini"), "--mix-ratio", "0.5",
                  "--steps", "2", "--batch-size", "2", "--workers", "0", "--crop-size", "128", "--out", str(tmp_path),
                  "--crop-scales", "0.5,1", "--border-bands", "0.5", "--mosaic", "0.5", "--allowed-border", "64",
+                 "--box-normaliser", "positives",
                  "--val", f"wider={DATA / 'wider_mini'}", "--device", "cpu"])
     assert code == 0, capsys.readouterr().err
     ckpt = load_checkpoint(tmp_path / "last.pt")
@@ -117,6 +118,7 @@ def test_fine_tune_cli_from_a_checkpoint_mixing_in_wider(tmp_path, random_lite_c
     assert ckpt.metadata["train_config"]["border_bands"] == 0.5
     assert ckpt.metadata["train_config"]["mosaic"] == 0.5
     assert ckpt.metadata["train_config"]["allowed_border"] == 64
+    assert ckpt.metadata["train_config"]["box_normaliser"] == "positives"
     assert ckpt.metadata["initialised_from"] == {"checkpoint": random_lite_checkpoint.name,
                                                  "trained_on": "nothing (random init)"}
     assert any("mixed in" in d for d in ckpt.metadata["trained_on"])
