@@ -126,7 +126,7 @@ def _logged_step(row: dict) -> float:
     """The step of a CSV log row; one whose step does not parse (a killed writer's half line) sorts last."""
     try:
         return float(row["step"])
-    except (TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         return float("inf")
 
 
@@ -134,7 +134,8 @@ class CsvLog:
     """Appends one row per logged step; the header is written once.
 
     Rows past ``after_step`` are dropped when the log is opened: a run resumed from its last
-    checkpoint logs those steps again, and a stopped run may have logged beyond that checkpoint."""
+    checkpoint logs those steps again, and a stopped run may have logged beyond that checkpoint. A new
+    run (``after_step`` 0) in an old run's folder starts a new log, as it starts new checkpoints."""
 
     def __init__(self, path: Path, after_step: int = 0):
         self.path = path
