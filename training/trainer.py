@@ -25,6 +25,7 @@ from core.config import ModelConfig, model_config
 from core.inference import Detector, InferenceConfig, resolve_device
 from core.model import SSH, build_ssh
 from core.preprocess import normalize_hwc
+from sshvideo.atomic import atomic_path
 from training.augment import CropTransform, PaperTransform
 from training.config import TrainConfig
 from training.dataset import FaceDataset, collate
@@ -150,12 +151,10 @@ class CsvLog:
         if not fields or not rows:
             self.path.unlink()
             return
-        tmp = self.path.with_suffix(".csv.tmp")
-        with tmp.open("w", newline="") as fh:
+        with atomic_path(self.path) as tmp, tmp.open("w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
-        tmp.replace(self.path)
 
     def write(self, row: dict) -> None:
         new = not self.path.exists()
