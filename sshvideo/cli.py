@@ -40,6 +40,7 @@ def _non_negative_int(text: str) -> int:
 
 
 NETWORK_BACKENDS = ("auto", "torch", "onnxruntime")  # core.inference.BACKENDS, without importing torch here
+BOX_NORMALISERS = ("sampled", "positives")  # training.loss.BOX_NORMALISERS, without importing torch here
 
 
 def _add_backend_arg(p: argparse.ArgumentParser) -> None:
@@ -145,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train anchors reaching up to PX pixels outside the image, in every module (default: the "
                         "recipe's: ssh_lite 512; ssh_vgg16 each module's own as in the reference, M1/M2 0 and M3 "
                         "512, which leaves M1/M2 anchors at the image edge untrained)")
-    p.add_argument("--box-normaliser", choices=["sampled", "positives"],
+    p.add_argument("--box-normaliser", choices=BOX_NORMALISERS,
                    help="what divides the box-regression loss: the number of sampled anchors (the reference "
                         "code) or of positives (the paper's eq. 1, a 4-256x heavier box term; default: the "
                         "recipe's, sampled)")
