@@ -16,7 +16,8 @@ class FaceDataset(Dataset):
     """Returns ``(image uint8 (H, W, 3) tensor, boxes float32 (M, 4) tensor)`` after ``transform``.
 
     Randomness comes from a generator seeded by (seed, epoch, index), so runs are reproducible and
-    every DataLoader worker and DDP rank draws different augmentations.
+    every DataLoader worker and DDP rank draws different augmentations. ``item(index, epoch)`` is the
+    pure form; indexing uses the epoch of ``set_epoch``.
 
     With probability ``mosaic_probability`` an item is instead a 2 × 2 mosaic (``training.augment.mosaic``)
     of this sample and three random others, each through ``tile_transform`` (which must give equal
@@ -41,7 +42,11 @@ class FaceDataset(Dataset):
         return len(self.samples)
 
     def __getitem__(self, index: int):
-        rng = np.random.default_rng((self.seed, self.epoch, index))
+        return self.item(index, self.epoch)
+
+    def item(self, index: int, epoch: int):
+        """Sample ``index`` as augmented in ``epoch``; the same arguments give the same pixels."""
+        rng = np.random.default_rng((self.seed, epoch, index))
         if self.mosaic_probability and rng.random() < self.mosaic_probability:
             picks = [index, *rng.integers(0, len(self.samples), 3).tolist()]
             image, boxes = mosaic([self._transformed(i, self.tile_transform, rng) for i in picks])
@@ -49,10 +54,42 @@ class FaceDataset(Dataset):
             image, boxes = self._transformed(index, self.transform, rng)
         return torch.from_numpy(np.ascontiguousarray(image)), torch.from_numpy(np.asarray(boxes, np.float32))
 
-
     def _transformed(self, index: int, transform, rng: np.random.Generator):
         sample = self.samples[index]
         return transform(load_sample_image(sample), sample.boxes, rng)
+
+
+class EpochStream(Dataset):
+    """Epoch after epoch of a ``FaceDataset`` as one sequence, so that one DataLoader, and its workers,
+    serves a whole run: no worker restart and no half-empty pipeline at each epoch's end.
+
+    Position ``p`` (counted from the run's first image) is ``indices[order_e[p % n]]`` augmented in epoch
+    ``e = p // n``, where ``n = len(indices)`` and ``order_e`` is a permutation seeded by (seed, e). The
+    stream holds positions ``first`` to ``first + length - 1``: a resumed run starts where it stopped.
+    """
+
+    def __init__(self, dataset: FaceDataset, indices: list[int], seed: int, first: int, length: int):
+        if not indices:
+            raise ValueError("an epoch stream needs at least one sample")
+        self.dataset, self.indices, self.seed = dataset, list(indices), seed
+        self.first, self.length = first, length
+        self._order: tuple[int, list[int]] | None = None  # the last epoch's permutation, per worker
+
+    def __len__(self) -> int:
+        return self.length
+
+    def position(self, i: int) -> tuple[int, int]:
+        """(epoch, dataset index) of the stream's ``i``-th item."""
+        epoch, offset = divmod(self.first + i, len(self.indices))
+        if self._order is None or self._order[0] != epoch:
+            self._order = (epoch, np.random.default_rng((self.seed, epoch)).permutation(self.indices).tolist())
+        return epoch, self._order[1][offset]
+
+    def __getitem__(self, i: int):
+        if not 0 <= i < self.length:
+            raise IndexError(i)
+        epoch, index = self.position(i)
+        return self.dataset.item(index, epoch)
 
 
 def collate(batch, pad_to: int = 32):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
+import cv2
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
@@ -28,7 +28,7 @@ from core.preprocess import normalize_hwc
 from sshvideo.atomic import atomic_path
 from training.augment import CropTransform, PaperTransform
 from training.config import TrainConfig
-from training.dataset import FaceDataset, collate
+from training.dataset import EpochStream, FaceDataset, collate
 from training.distributed import all_reduce_mean, cleanup, init_from_env, shard
 from training.loss import ssh_loss
 from training.optim import build_optimizer, set_learning_rate
@@ -174,12 +174,15 @@ def _tensorboard(out_dir: Path):
     return SummaryWriter(str(out_dir / "tensorboard"))
 
 
-def _loader(dataset: FaceDataset, indices: list[int], per_forward: int, workers: int, epoch: int, seed: int):
-    dataset.set_epoch(epoch)
-    order = np.random.default_rng((seed, epoch)).permutation(indices).tolist()
-    subset = torch.utils.data.Subset(dataset, order)
-    return DataLoader(subset, batch_size=per_forward, shuffle=False, num_workers=workers, collate_fn=collate,
-                      drop_last=True, persistent_workers=False, pin_memory=torch.cuda.is_available())
+def _single_threaded_worker(_worker_id: int) -> None:
+    # Each loader worker is one of many processes already: OpenCV's own thread pool would oversubscribe.
+    cv2.setNumThreads(1)
+
+
+def _loader(stream: EpochStream, per_forward: int, workers: int) -> DataLoader:
+    return DataLoader(stream, batch_size=per_forward, shuffle=False, num_workers=workers, collate_fn=collate,
+                      drop_last=True, pin_memory=torch.cuda.is_available(),
+                      worker_init_fn=_single_threaded_worker if workers else None)
 
 
 def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, device: str = "auto",
@@ -207,6 +210,8 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
         dev = torch.device("cuda", info.local_rank)
         torch.cuda.set_device(dev)
     torch.manual_seed(config.seed + info.rank)
+    if dev.type == "cuda" and config.augment == "crop":
+        torch.backends.cudnn.benchmark = True  # every batch has the same crop size: tune the kernels once
     mcfg = model_config(config.model)
     state = RunState()
     model = build_ssh(mcfg)
@@ -252,7 +257,6 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
     indices = shard(list(range(len(samples))), info)
     if len(indices) < per_forward:
         raise ValueError(f"{len(samples)} training samples are fewer than one batch per process ({per_forward})")
-    steps_per_epoch = max(1, len(indices) // per_process)
 
     meta = {"trained_on": data_description or [], "train_config": config.to_dict()}
     if parent is not None:
@@ -281,55 +285,50 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
 
     bar = tqdm(total=config.steps, initial=state.step, disable=not (progress and info.is_main),
                dynamic_ncols=True, unit="step")
-    epoch = state.step // steps_per_epoch
     last_metrics: dict = {}
     t_log, images_since = time.perf_counter(), 0
+    # One loader for the whole run: each process reads its shard, per_process images per step.
+    stream = EpochStream(dataset, indices, config.seed, first=state.step * per_process,
+                         length=(config.steps - state.step) * per_process)
+    batches = iter(_loader(stream, per_forward, config.workers))
     try:
         while state.step < config.steps:
-            batches = iter(_loader(dataset, indices, per_forward, config.workers, epoch, config.seed))
-            for _ in range(steps_per_epoch):
-                if state.step >= config.steps:
-                    break
-                t0 = time.perf_counter()
-                try:
-                    micro = [next(batches) for _ in range(config.accumulation)]
-                except StopIteration:
-                    break
-                lr = config.scaled_lr * lr_factor(state.step, config)
-                losses = runner.run_step(micro, lr)
-                state.step += 1
-                state.wall_seconds += time.perf_counter() - t0
-                images_since += config.batch_size
-                bar.update(1)
-                if state.step % config.log_every == 0 or state.step == config.steps:
-                    loss_t = all_reduce_mean(torch.tensor([losses["loss"]]), info)
-                    now = time.perf_counter()
-                    rate = images_since / max(1e-9, now - t_log)
-                    t_log, images_since = now, 0
-                    bar.set_postfix(loss=f"{float(loss_t):.3f}", lr=f"{lr:.2e}", img_s=f"{rate:.1f}")
-                    if info.is_main:
-                        row = {"step": state.step, "lr": lr, "images_per_s": round(rate, 2),
-                               **{k: round(v, 5) for k, v in losses.items()}}
-                        csv_log.write(row)
-                        if tb:
-                            for k, v in row.items():
-                                if k != "step":
-                                    tb.add_scalar(f"train/{k}", v, state.step)
-                evaluating = evaluator is not None and config.eval_every and state.step % config.eval_every == 0
-                if info.is_main and evaluating:
-                    last_metrics = evaluate()
-                    state.history.append([state.step, last_metrics])
-                    log.info("step %d: %s", state.step, last_metrics)
+            t0 = time.perf_counter()
+            micro = [next(batches) for _ in range(config.accumulation)]
+            lr = config.scaled_lr * lr_factor(state.step, config)
+            losses = runner.run_step(micro, lr)
+            state.step += 1
+            state.wall_seconds += time.perf_counter() - t0
+            images_since += config.batch_size
+            bar.update(1)
+            if state.step % config.log_every == 0 or state.step == config.steps:
+                loss_t = all_reduce_mean(torch.tensor([losses["loss"]]), info)
+                now = time.perf_counter()
+                rate = images_since / max(1e-9, now - t_log)
+                t_log, images_since = now, 0
+                bar.set_postfix(loss=f"{float(loss_t):.3f}", lr=f"{lr:.2e}", img_s=f"{rate:.1f}")
+                if info.is_main:
+                    row = {"step": state.step, "lr": lr, "images_per_s": round(rate, 2),
+                           **{k: round(v, 5) for k, v in losses.items()}}
+                    csv_log.write(row)
                     if tb:
-                        for k, v in last_metrics.items():
-                            tb.add_scalar(f"val/{k}", v, state.step)
-                    score = last_metrics.get("score", -1.0)
-                    if score > state.best_metric:
-                        state.best_metric = score
-                        save("best.pt", last_metrics)
-                if info.is_main and (state.step % config.checkpoint_every == 0):
-                    save("last.pt", last_metrics)
-            epoch += 1
+                        for k, v in row.items():
+                            if k != "step":
+                                tb.add_scalar(f"train/{k}", v, state.step)
+            evaluating = evaluator is not None and config.eval_every and state.step % config.eval_every == 0
+            if info.is_main and evaluating:
+                last_metrics = evaluate()
+                state.history.append([state.step, last_metrics])
+                log.info("step %d: %s", state.step, last_metrics)
+                if tb:
+                    for k, v in last_metrics.items():
+                        tb.add_scalar(f"val/{k}", v, state.step)
+                score = last_metrics.get("score", -1.0)
+                if score > state.best_metric:
+                    state.best_metric = score
+                    save("best.pt", last_metrics)
+            if info.is_main and (state.step % config.checkpoint_every == 0):
+                save("last.pt", last_metrics)
         if info.is_main:
             if evaluator is not None and (not state.history or state.history[-1][0] != state.step):
                 last_metrics = evaluate()

@@ -5,7 +5,7 @@ import torch
 from conftest import DATA
 from training.augment import CropTransform
 from training.config import recipe_for
-from training.dataset import FaceDataset
+from training.dataset import EpochStream, FaceDataset
 from training.images import load_sample_image
 from training.readers import read_labels
 from training.trainer import make_dataset
@@ -45,3 +45,25 @@ def test_mosaic_needs_tiles_and_the_crop_recipe(samples):
         make_dataset(samples, recipe_for("ssh_vgg16", mosaic=0.5))
     tiles = make_dataset(samples, recipe_for("ssh_lite", mosaic=0.5, crop_size=96)).tile_transform
     assert tiles.size == 48
+
+
+def test_epoch_stream_runs_epochs_back_to_back_and_resumes_mid_epoch(samples):
+    dataset = FaceDataset(samples, CropTransform(size=48), seed=5)
+    indices = list(range(len(samples)))
+    stream = EpochStream(dataset, indices, seed=5, first=0, length=5 * len(indices))
+    positions = [stream.position(i) for i in range(len(stream))]
+    for epoch in range(3):
+        seen = positions[epoch * len(indices):(epoch + 1) * len(indices)]
+        assert {e for e, _ in seen} == {epoch} and sorted(i for _, i in seen) == indices
+    orders = {tuple(i for _, i in positions[e * len(indices):(e + 1) * len(indices)]) for e in range(5)}
+    assert len(orders) > 1  # each epoch has its own order
+
+    resumed = EpochStream(dataset, indices, seed=5, first=len(indices) + 1, length=4)
+    assert [resumed.position(i) for i in range(4)] == positions[len(indices) + 1:len(indices) + 5]
+    image, boxes = resumed[0]
+    expected_image, expected_boxes = dataset.item(positions[len(indices) + 1][1], 1)
+    assert torch.equal(image, expected_image) and torch.equal(boxes, expected_boxes)
+    with pytest.raises(IndexError):
+        resumed[4]
+    with pytest.raises(ValueError, match="at least one"):
+        EpochStream(dataset, [], seed=5, first=0, length=1)
