@@ -12,14 +12,14 @@ from training.samples import Sample
 
 def materialize_video_frames(samples: list[Sample], cache_dir: str | Path) -> list[Sample]:
     """Replace video-frame samples by image samples under ``cache_dir`` (PNG, decoded in one pass per video)."""
-    import av
-
     cache_dir = Path(cache_dir)
     by_video: dict[Path, list[int]] = defaultdict(list)
     for i, s in enumerate(samples):
         if s.frame_index is not None:
             by_video[Path(s.source)].append(i)
     out = list(samples)
+    if by_video:
+        import av  # only video labels need PyAV
     for v, (video, indices) in enumerate(by_video.items()):
         wanted = {samples[i].frame_index: i for i in indices}
         folder = cache_dir / f"{v:03d}_{video.stem}"

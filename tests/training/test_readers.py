@@ -1,4 +1,5 @@
 import json
+import sys
 
 import cv2
 import numpy as np
@@ -163,3 +164,12 @@ def test_unknown_format_and_missing_path(tmp_path):
         read_labels(str(odd))
     with pytest.raises(LabelFormatError, match="no such file"):
         read_labels(str(tmp_path / "nothing"))
+
+
+def test_image_only_samples_train_without_pyav(monkeypatch, tmp_path):
+    # A training machine may lack PyAV: only video labels need it.
+    from training.video_frames import materialize_video_frames
+
+    monkeypatch.setitem(sys.modules, "av", None)  # any `import av` now raises ImportError
+    samples = read_labels(f"wider={DATA / 'wider_mini'}")
+    assert materialize_video_frames(samples, tmp_path / "cache") == samples
