@@ -16,8 +16,8 @@ class FaceDataset(Dataset):
     """Returns ``(image uint8 (H, W, 3) tensor, boxes float32 (M, 4) tensor)`` after ``transform``.
 
     Randomness comes from a generator seeded by (seed, epoch, index), so runs are reproducible and
-    every DataLoader worker and DDP rank draws different augmentations. ``item(index, epoch)`` is the
-    pure form; indexing uses the epoch of ``set_epoch``.
+    every DataLoader worker and DDP rank draws different augmentations: ``item(index, epoch)``. Plain
+    indexing gives epoch 0's; a training run reads epoch after epoch through ``EpochStream``.
 
     With probability ``mosaic_probability`` an item is instead a 2 × 2 mosaic (``training.augment.mosaic``)
     of this sample and three random others, each through ``tile_transform`` (which must give equal
@@ -31,18 +31,14 @@ class FaceDataset(Dataset):
         self.samples = samples
         self.transform = transform
         self.seed = seed
-        self.epoch = 0
         self.mosaic_probability = mosaic_probability
         self.tile_transform = tile_transform
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, index: int):
-        return self.item(index, self.epoch)
+        return self.item(index, 0)
 
     def item(self, index: int, epoch: int):
         """Sample ``index`` as augmented in ``epoch``; the same arguments give the same pixels."""
