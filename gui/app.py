@@ -9,9 +9,14 @@ from pathlib import Path
 from sshvideo.sources import list_cameras
 
 
+# Qt platforms that draw nowhere: the viewer then plays once and exits instead of waiting for a user.
+HEADLESS_QT_PLATFORMS = ("offscreen", "minimal")
+
+
 def has_display() -> bool:
-    if os.environ.get("QT_QPA_PLATFORM"):
-        return True
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform:
+        return platform not in HEADLESS_QT_PLATFORMS
     if sys.platform.startswith("linux"):
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     return True
