@@ -174,6 +174,17 @@ def _tensorboard(out_dir: Path):
     return SummaryWriter(str(out_dir / "tensorboard"))
 
 
+@contextlib.contextmanager
+def cudnn_autotuning(enabled: bool):
+    """``torch.backends.cudnn.benchmark`` set to ``enabled`` inside the block, restored after it."""
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
 def _single_threaded_worker(_worker_id: int) -> None:
     # Each loader worker is one of many processes already: OpenCV's own thread pool would oversubscribe.
     cv2.setNumThreads(1)
@@ -210,8 +221,6 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
         dev = torch.device("cuda", info.local_rank)
         torch.cuda.set_device(dev)
     torch.manual_seed(config.seed + info.rank)
-    if dev.type == "cuda" and config.augment == "crop":
-        torch.backends.cudnn.benchmark = True  # every batch has the same crop size: tune the kernels once
     mcfg = model_config(config.model)
     state = RunState()
     model = build_ssh(mcfg)
@@ -279,7 +288,8 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
     def evaluate():
         model.eval()
         detector = Detector(model, mcfg, device=dev, inference=inference)
-        metrics = evaluator(detector)
+        with cudnn_autotuning(False):  # validation images differ in size: tuning each shape costs more than it saves
+            metrics = evaluator(detector)
         model.train()
         return metrics
 
@@ -290,53 +300,55 @@ def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, de
     # One loader for the whole run: each process reads its shard, per_process images per step.
     stream = EpochStream(dataset, indices, config.seed, first=state.step * per_process,
                          length=(config.steps - state.step) * per_process)
-    batches = iter(_loader(stream, per_forward, config.workers))
     try:
-        while state.step < config.steps:
-            t0 = time.perf_counter()
-            micro = [next(batches) for _ in range(config.accumulation)]
-            lr = config.scaled_lr * lr_factor(state.step, config)
-            losses = runner.run_step(micro, lr)
-            state.step += 1
-            state.wall_seconds += time.perf_counter() - t0
-            images_since += config.batch_size
-            bar.update(1)
-            if state.step % config.log_every == 0 or state.step == config.steps:
-                loss_t = all_reduce_mean(torch.tensor([losses["loss"]]), info)
-                now = time.perf_counter()
-                rate = images_since / max(1e-9, now - t_log)
-                t_log, images_since = now, 0
-                bar.set_postfix(loss=f"{float(loss_t):.3f}", lr=f"{lr:.2e}", img_s=f"{rate:.1f}")
-                if info.is_main:
-                    row = {"step": state.step, "lr": lr, "images_per_s": round(rate, 2),
-                           **{k: round(v, 5) for k, v in losses.items()}}
-                    csv_log.write(row)
+        # Crops all have one size, so cudnn can tune its kernels once; paper-style batches vary in size.
+        with cudnn_autotuning(dev.type == "cuda" and config.augment == "crop"):
+            batches = iter(_loader(stream, per_forward, config.workers))
+            while state.step < config.steps:
+                t0 = time.perf_counter()
+                micro = [next(batches) for _ in range(config.accumulation)]
+                lr = config.scaled_lr * lr_factor(state.step, config)
+                losses = runner.run_step(micro, lr)
+                state.step += 1
+                state.wall_seconds += time.perf_counter() - t0
+                images_since += config.batch_size
+                bar.update(1)
+                if state.step % config.log_every == 0 or state.step == config.steps:
+                    loss_t = all_reduce_mean(torch.tensor([losses["loss"]]), info)
+                    now = time.perf_counter()
+                    rate = images_since / max(1e-9, now - t_log)
+                    t_log, images_since = now, 0
+                    bar.set_postfix(loss=f"{float(loss_t):.3f}", lr=f"{lr:.2e}", img_s=f"{rate:.1f}")
+                    if info.is_main:
+                        row = {"step": state.step, "lr": lr, "images_per_s": round(rate, 2),
+                               **{k: round(v, 5) for k, v in losses.items()}}
+                        csv_log.write(row)
+                        if tb:
+                            for k, v in row.items():
+                                if k != "step":
+                                    tb.add_scalar(f"train/{k}", v, state.step)
+                evaluating = evaluator is not None and config.eval_every and state.step % config.eval_every == 0
+                if info.is_main and evaluating:
+                    last_metrics = evaluate()
+                    state.history.append([state.step, last_metrics])
+                    log.info("step %d: %s", state.step, last_metrics)
                     if tb:
-                        for k, v in row.items():
-                            if k != "step":
-                                tb.add_scalar(f"train/{k}", v, state.step)
-            evaluating = evaluator is not None and config.eval_every and state.step % config.eval_every == 0
-            if info.is_main and evaluating:
-                last_metrics = evaluate()
-                state.history.append([state.step, last_metrics])
-                log.info("step %d: %s", state.step, last_metrics)
-                if tb:
-                    for k, v in last_metrics.items():
-                        tb.add_scalar(f"val/{k}", v, state.step)
-                score = last_metrics.get("score", -1.0)
-                if score > state.best_metric:
-                    state.best_metric = score
-                    save("best.pt", last_metrics)
-            if info.is_main and (state.step % config.checkpoint_every == 0):
+                        for k, v in last_metrics.items():
+                            tb.add_scalar(f"val/{k}", v, state.step)
+                    score = last_metrics.get("score", -1.0)
+                    if score > state.best_metric:
+                        state.best_metric = score
+                        save("best.pt", last_metrics)
+                if info.is_main and (state.step % config.checkpoint_every == 0):
+                    save("last.pt", last_metrics)
+            if info.is_main:
+                if evaluator is not None and (not state.history or state.history[-1][0] != state.step):
+                    last_metrics = evaluate()
+                    state.history.append([state.step, last_metrics])
+                    if last_metrics.get("score", -1.0) > state.best_metric:
+                        state.best_metric = last_metrics["score"]
+                        save("best.pt", last_metrics)
                 save("last.pt", last_metrics)
-        if info.is_main:
-            if evaluator is not None and (not state.history or state.history[-1][0] != state.step):
-                last_metrics = evaluate()
-                state.history.append([state.step, last_metrics])
-                if last_metrics.get("score", -1.0) > state.best_metric:
-                    state.best_metric = last_metrics["score"]
-                    save("best.pt", last_metrics)
-            save("last.pt", last_metrics)
     finally:
         bar.close()
         if tb:

@@ -147,3 +147,17 @@ def test_bad_border_options_are_rejected_by_the_parser(tmp_path, capsys, option,
         main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), option, value])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_cudnn_autotuning_is_scoped_to_its_block():
+    import torch
+
+    from training.trainer import cudnn_autotuning
+
+    before = torch.backends.cudnn.benchmark
+    with cudnn_autotuning(not before):
+        assert torch.backends.cudnn.benchmark is (not before)
+        with cudnn_autotuning(before):  # evaluation inside a training block turns it back off
+            assert torch.backends.cudnn.benchmark is before
+        assert torch.backends.cudnn.benchmark is (not before)
+    assert torch.backends.cudnn.benchmark is before
