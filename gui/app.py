@@ -68,16 +68,15 @@ def run_viewer(args) -> int:
     from PyQt6.QtCore import QTimer
 
     QTimer.singleShot(int((deadline - time.monotonic()) * 1000), app.quit)
-    stats_seen = []
-    QTimer(window, interval=1000, timeout=lambda: stats_seen.append(window.session.stats()) if window.session else None
-           ).start()
     app.exec()
     snapshot = Path.cwd() / "sshvideo_view_snapshot.png"
     if window.view.snapshot() is not None:
         window.save_snapshot(snapshot)
         print(f"snapshot of the last frame: {snapshot}")
-    if stats_seen:
-        last = stats_seen[-1]
+    # Read after the end, not sampled while playing: a clip shorter than any sampling period still reports.
+    session = window.current_or_last_session()
+    if session is not None:
+        last = session.stats()
         device = window.detector.runs_on if window.detector else "-"
         print(f"frames shown {window.frames_shown}, display {last.display_fps:.1f} fps, detector "
               f"{last.detector_fps:.1f} fps, latency {last.latency_ms:.0f} ms, dropped {last.dropped}, "

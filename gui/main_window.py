@@ -41,6 +41,7 @@ class MainWindow(QMainWindow):
         self.weights, self.device_name = weights, device
         self.detector: Detector | None = None
         self.session: LiveSession | None = None
+        self._ended_session: LiveSession | None = None  # kept after the end so its stats stay readable
         self.source_text: str | None = None
         self.recording = False
         self.recorder = None  # created on the first recorded frame
@@ -324,8 +325,12 @@ class MainWindow(QMainWindow):
             self._ended_session = session
             self.ended.emit(end.reason)
 
+    def current_or_last_session(self) -> LiveSession | None:
+        """The playing session, else the one that ended last (its stats stay readable), else None."""
+        return self.session or self._ended_session
+
     def _update_status(self):
-        session = self.session or getattr(self, "_ended_session", None)
+        session = self.current_or_last_session()
         device = self.detector.runs_on if self.detector else "-"
         if session is None or session.info is None:
             self.status_label.setText(f"no source   device {device}")
