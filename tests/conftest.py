@@ -16,6 +16,30 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
 
 
+def write_synthetic_wider_ground_truth(folder: Path) -> None:
+    """The official .mat layout with two events and three images (one face 'hard only', one invalid)."""
+    from scipy.io import savemat
+
+    def cells(items):
+        out = np.empty((len(items), 1), dtype=object)
+        for i, item in enumerate(items):
+            out[i, 0] = item
+        return out
+
+    events = ["0--Parade", "1--Handshaking"]
+    files = [["0_a", "0_b"], ["1_a"]]
+    boxes = [[np.array([[10, 10, 60, 60], [100, 10, 20, 20]]), np.array([[5, 5, 80, 90]])],
+             [np.array([[30, 30, 40, 40], [200, 200, 8, 8]])]]
+    keep = {"easy": [[[1], [1]], [[1]]], "medium": [[[1], [1]], [[1]]], "hard": [[[1, 2], [1]], [[1, 2]]]}
+    full = {"event_list": cells([np.array([e]) for e in events]),
+            "file_list": cells([cells([np.array([f]) for f in fl]) for fl in files]),
+            "face_bbx_list": cells([cells(bl) for bl in boxes])}
+    savemat(str(folder / "wider_face_val.mat"), full)
+    for setting, lists in keep.items():
+        gt = {"gt_list": cells([cells([np.array(k).reshape(-1, 1) for k in per_event]) for per_event in lists])}
+        savemat(str(folder / f"wider_{setting}_val.mat"), dict(full, **gt))
+
+
 def make_clip(path: Path, *, frames: int = 12, size: tuple[int, int] = (160, 120), fps: int = 10,
               audio: bool = False, audio_first: bool = False, rotation: int | None = None,
               pts: list[int] | None = None, codec: str = "libx264") -> Path:

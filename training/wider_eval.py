@@ -133,9 +133,7 @@ def voc_ap(recall: np.ndarray, precision: np.ndarray) -> float:
     """VOC AP (all points) with the monotone precision envelope, as VOCap.m."""
     mrec = np.concatenate([[0.0], recall, [1.0]])
     mpre = np.concatenate([[0.0], precision, [0.0]])
-    mpre = np.nan_to_num(mpre, nan=0.0)
-    for i in range(len(mpre) - 2, -1, -1):
-        mpre[i] = max(mpre[i], mpre[i + 1])
+    mpre = np.maximum.accumulate(np.nan_to_num(mpre, nan=0.0)[::-1])[::-1]  # precision envelope from the right
     change = np.flatnonzero(mrec[1:] != mrec[:-1]) + 1
     return float(np.sum((mrec[change] - mrec[change - 1]) * mpre[change]))
 
@@ -157,6 +155,63 @@ def evaluate_wider(predictions: dict[str, np.ndarray], ground_truth: dict[str, G
         ground_truth: from ``load_wider_ground_truth``.
         image_keys: restrict to these images (e.g. those present locally); default all of the GT.
     """
+    keys, normalised, thresholds = _normalised_predictions(predictions, ground_truth, image_keys)
+    ap, curves, faces = {}, {}, {}
+    for setting in SETTINGS:
+        totals = np.zeros((NUM_THRESHOLDS, 2))
+        count = 0
+        for k in keys:
+            g = ground_truth[k]
+            count += int(g.kept[setting].sum())
+            totals += image_pr_counts(normalised[k], g.boxes, g.kept[setting], thresholds)
+        ap[setting], precision, recall = ap_from_totals(totals, count)
+        curves[setting] = {"precision": np.nan_to_num(precision).tolist(), "recall": recall.tolist()}
+        faces[setting] = count
+    return WiderResult(ap, curves, len(keys), faces)
+
+
+@dataclass
+class PerImageCounts:
+    """One detector's PR counts image by image, for resampling the images (``training.ap_bootstrap``).
+
+    Attributes:
+        keys: the images, "event/stem", in the order of the arrays' first axis.
+        counts: setting -> (I, T, 2) int32 [proposals, true positives] at each of the T thresholds of
+            the full set's normalised scores; summed over images they give ``evaluate_wider``'s curve.
+        faces: setting -> (I,) int32 faces of each image that count in that setting.
+    """
+
+    keys: list[str]
+    counts: dict[str, np.ndarray]
+    faces: dict[str, np.ndarray]
+
+
+def per_image_counts(predictions: dict[str, np.ndarray], ground_truth: dict[str, GroundTruthImage],
+                     image_keys: list[str] | None = None) -> PerImageCounts:
+    """``evaluate_wider``'s counts before they are summed over images (same arguments)."""
+    keys, normalised, thresholds = _normalised_predictions(predictions, ground_truth, image_keys)
+    counts = {setting: np.zeros((len(keys), NUM_THRESHOLDS, 2), dtype=np.int32) for setting in SETTINGS}
+    for setting in SETTINGS:
+        for i, k in enumerate(keys):
+            g = ground_truth[k]
+            counts[setting][i] = image_pr_counts(normalised[k], g.boxes, g.kept[setting], thresholds)
+    faces = {setting: np.array([ground_truth[k].kept[setting].sum() for k in keys], dtype=np.int32).reshape(-1)
+             for setting in SETTINGS}
+    return PerImageCounts(keys, counts, faces)
+
+
+def ap_from_totals(totals: np.ndarray, faces: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """(AP, precision (T,), recall (T,)) from (T, 2) [proposals, true positives] summed over images."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = totals[:, 1] / totals[:, 0]
+    recall = totals[:, 1] / max(faces, 1)
+    return voc_ap(recall, precision), precision, recall
+
+
+def _normalised_predictions(predictions: dict[str, np.ndarray], ground_truth: dict[str, GroundTruthImage],
+                            image_keys: list[str] | None) -> tuple[list[str], dict[str, np.ndarray], np.ndarray]:
+    """The image keys, each image's predictions with scores min–max normalised over all of them and
+    sorted descending, and the descending thresholds, as MATLAB's ``wider_eval`` does before matching."""
     keys = list(ground_truth) if image_keys is None else list(image_keys)
     unknown = [k for k in keys if k not in ground_truth]
     if unknown:
@@ -174,21 +229,7 @@ def evaluate_wider(predictions: dict[str, np.ndarray], ground_truth: dict[str, G
             p[:, 4] = (p[:, 4] - lo) / span if span > 0 else 1.0
             p = p[np.argsort(-p[:, 4], kind="stable")]
         normalised[k] = p
-    ap, curves, faces = {}, {}, {}
-    for setting in SETTINGS:
-        totals = np.zeros((NUM_THRESHOLDS, 2))
-        count = 0
-        for k in keys:
-            g = ground_truth[k]
-            count += int(g.kept[setting].sum())
-            totals += image_pr_counts(normalised[k], g.boxes, g.kept[setting], thresholds)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            precision = totals[:, 1] / totals[:, 0]
-        recall = totals[:, 1] / max(count, 1)
-        ap[setting] = voc_ap(recall, precision)
-        curves[setting] = {"precision": np.nan_to_num(precision).tolist(), "recall": recall.tolist()}
-        faces[setting] = count
-    return WiderResult(ap, curves, len(keys), faces)
+    return keys, normalised, thresholds
 
 
 def read_reference_pr_curve(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

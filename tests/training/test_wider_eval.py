@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DATA
+from conftest import DATA, write_synthetic_wider_ground_truth
 from training.evaluate import format_wider_file
 from training.wider_eval import (evaluate_wider, image_keys_in, load_wider_ground_truth, read_prediction_dir,
                                  read_prediction_file, read_reference_pr_curve, voc_ap)
@@ -31,33 +31,8 @@ def ground_truth():
     return load_wider_ground_truth(GT_DIR)
 
 
-def write_synthetic_ground_truth(folder):
-    """The official .mat layout with two events and three images (one face 'hard only', one invalid)."""
-    from scipy.io import savemat
-
-    def cells(items):
-        out = np.empty((len(items), 1), dtype=object)
-        for i, item in enumerate(items):
-            out[i, 0] = item
-        return out
-
-    events = ["0--Parade", "1--Handshaking"]
-    files = [["0_a", "0_b"], ["1_a"]]
-    boxes = [[np.array([[10, 10, 60, 60], [100, 10, 20, 20]]), np.array([[5, 5, 80, 90]])],
-             [np.array([[30, 30, 40, 40], [200, 200, 8, 8]])]]
-    keep = {"easy": [[[1], [1]], [[1]]], "medium": [[[1], [1]], [[1]]], "hard": [[[1, 2], [1]], [[1, 2]]]}
-    full = {"event_list": cells([np.array([e]) for e in events]),
-            "file_list": cells([cells([np.array([f]) for f in fl]) for fl in files]),
-            "face_bbx_list": cells([cells(bl) for bl in boxes])}
-    savemat(str(folder / "wider_face_val.mat"), full)
-    for setting, lists in keep.items():
-        gt = {"gt_list": cells([cells([np.array(k).reshape(-1, 1) for k in per_event]) for per_event in lists])}
-        savemat(str(folder / f"wider_{setting}_val.mat"), dict(full, **gt))
-
-
-
 def test_synthetic_ground_truth_hand_computed_ap(tmp_path):
-    write_synthetic_ground_truth(tmp_path)
+    write_synthetic_wider_ground_truth(tmp_path)
     gt = load_wider_ground_truth(tmp_path)
     assert sorted(gt) == ["0--Parade/0_a", "0--Parade/0_b", "1--Handshaking/1_a"]
     assert gt["0--Parade/0_a"].kept["easy"].tolist() == [True, False]
