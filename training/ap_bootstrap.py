@@ -37,7 +37,7 @@ def bootstrap_ap_difference(a: PerImageCounts, b: PerImageCounts, resamples: int
         resamples: number of draws of len(images) images with replacement.
         confidence: coverage of the central percentile interval.
     Raises:
-        ValueError: different images, or settings out of range.
+        ValueError: different (or no) images, resamples < 1, or confidence outside (0, 1).
     """
     if a.keys != b.keys:
         raise ValueError("the two detectors were evaluated on different images (or in a different order)")
