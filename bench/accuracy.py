@@ -28,14 +28,12 @@ PEER_NAMES = ["yunet", "retinaface_mnet025", "ulfd_rfb640", "ulfd_rfb320"]
 
 def evaluate_dir(pred_dir: Path):
     """(AP per setting, per-image counts for the bootstrap) of the prediction files in ``pred_dir``."""
-    from training.wider_eval import ap_from_totals, image_keys_in, load_wider_ground_truth, per_image_counts, \
-        read_prediction_dir
+    from training.wider_eval import (image_keys_in, load_wider_ground_truth, per_image_counts, read_prediction_dir,
+                                     result_from_counts)
 
     keys = image_keys_in(VAL / "images")
     counts = per_image_counts(read_prediction_dir(pred_dir, keys), load_wider_ground_truth(GT), keys)
-    ap = {setting: ap_from_totals(c.sum(axis=0), int(counts.faces[setting].sum()))[0]
-          for setting, c in counts.counts.items()}
-    return ap, counts
+    return result_from_counts(counts).ap, counts
 
 
 def format_difference(d) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.wider_eval import SETTINGS, PerImageCounts, ap_from_totals
+from training.wider_eval import SETTINGS, PerImageCounts, ap_from_totals, result_from_counts
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,14 @@ def bootstrap_ap_difference(a: PerImageCounts, b: PerImageCounts, resamples: int
     # (R, n) how often each image is drawn: summing counts with these weights is one matrix product.
     weights = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(resamples)])
     tail = (1 - confidence) / 2
+    ap_a_all, ap_b_all = result_from_counts(a).ap, result_from_counts(b).ap
     out = []
     for setting in SETTINGS:
         faces = weights @ a.faces[setting]
         ap_a = _resampled_ap(weights, a.counts[setting], faces)
         ap_b = _resampled_ap(weights, b.counts[setting], faces)
         difference = ap_a - ap_b
-        observed = (ap_from_totals(a.counts[setting].sum(0), int(a.faces[setting].sum()))[0]
-                    - ap_from_totals(b.counts[setting].sum(0), int(b.faces[setting].sum()))[0])
+        observed = ap_a_all[setting] - ap_b_all[setting]
         low, high = np.quantile(difference, [tail, 1 - tail])
         out.append(ApDifference(setting, observed, float(low), float(high), float((difference > 0).mean())))
     return out

@@ -155,19 +155,7 @@ def evaluate_wider(predictions: dict[str, np.ndarray], ground_truth: dict[str, G
         ground_truth: from ``load_wider_ground_truth``.
         image_keys: restrict to these images (e.g. those present locally); default all of the GT.
     """
-    keys, normalised, thresholds = _normalised_predictions(predictions, ground_truth, image_keys)
-    ap, curves, faces = {}, {}, {}
-    for setting in SETTINGS:
-        totals = np.zeros((NUM_THRESHOLDS, 2))
-        count = 0
-        for k in keys:
-            g = ground_truth[k]
-            count += int(g.kept[setting].sum())
-            totals += image_pr_counts(normalised[k], g.boxes, g.kept[setting], thresholds)
-        ap[setting], precision, recall = ap_from_totals(totals, count)
-        curves[setting] = {"precision": np.nan_to_num(precision).tolist(), "recall": recall.tolist()}
-        faces[setting] = count
-    return WiderResult(ap, curves, len(keys), faces)
+    return result_from_counts(per_image_counts(predictions, ground_truth, image_keys))
 
 
 @dataclass
@@ -188,16 +176,27 @@ class PerImageCounts:
 
 def per_image_counts(predictions: dict[str, np.ndarray], ground_truth: dict[str, GroundTruthImage],
                      image_keys: list[str] | None = None) -> PerImageCounts:
-    """``evaluate_wider``'s counts before they are summed over images (same arguments)."""
+    """``evaluate_wider``'s counts before they are summed over images (same arguments; 8 KB per image
+    and setting: 77 MB for all 3,226 WIDER val images)."""
     keys, normalised, thresholds = _normalised_predictions(predictions, ground_truth, image_keys)
     counts = {setting: np.zeros((len(keys), NUM_THRESHOLDS, 2), dtype=np.int32) for setting in SETTINGS}
     for setting in SETTINGS:
         for i, k in enumerate(keys):
             g = ground_truth[k]
             counts[setting][i] = image_pr_counts(normalised[k], g.boxes, g.kept[setting], thresholds)
-    faces = {setting: np.array([ground_truth[k].kept[setting].sum() for k in keys], dtype=np.int32).reshape(-1)
+    faces = {setting: np.array([ground_truth[k].kept[setting].sum() for k in keys], dtype=np.int32)
              for setting in SETTINGS}
     return PerImageCounts(keys, counts, faces)
+
+
+def result_from_counts(counts: PerImageCounts) -> WiderResult:
+    """AP and PR curve per setting from per-image counts summed over their images."""
+    ap, curves, faces = {}, {}, {}
+    for setting in SETTINGS:
+        faces[setting] = int(counts.faces[setting].sum())
+        ap[setting], precision, recall = ap_from_totals(counts.counts[setting].sum(axis=0), faces[setting])
+        curves[setting] = {"precision": np.nan_to_num(precision).tolist(), "recall": recall.tolist()}
+    return WiderResult(ap, curves, len(counts.keys), faces)
 
 
 def ap_from_totals(totals: np.ndarray, faces: int) -> tuple[float, np.ndarray, np.ndarray]:

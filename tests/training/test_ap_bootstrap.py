@@ -16,16 +16,17 @@ def perfect(gt):
     return {k: np.c_[g.boxes, np.linspace(1.0, 0.6, len(g.boxes))] for k, g in gt.items()}
 
 
-def test_per_image_counts_sum_to_the_evaluation(ground_truth):
-    preds = {"0--Parade/0_a": np.array([[10, 10, 60, 60, 0.9], [100, 10, 20, 20, 0.85], [400, 400, 10, 10, 0.8]]),
-             "1--Handshaking/1_a": np.array([[31, 29, 40, 40, 0.3], [0, 0, 5, 5, 0.95]])}
+def test_per_image_counts_sum_to_the_hand_computed_ap(ground_truth):
+    # The hand-computed case of test_wider_eval: easy AP 1/3, hard AP 2/5, here from the per-image counts.
+    preds = {"0--Parade/0_a": np.array([[10, 10, 60, 60, 0.9], [100, 10, 20, 20, 0.85], [400, 400, 10, 10, 0.8]])}
     counts = per_image_counts(preds, ground_truth)
     assert counts.keys == list(ground_truth)
-    result = evaluate_wider(preds, ground_truth)
-    for setting, expected in result.ap.items():
-        total = counts.counts[setting].sum(axis=0)
-        assert ap_from_totals(total, int(counts.faces[setting].sum()))[0] == pytest.approx(expected, abs=1e-12)
     assert counts.faces["easy"].tolist() == [1, 1, 1] and counts.faces["hard"].tolist() == [2, 1, 2]
+    assert counts.counts["easy"][1:].sum() == 0  # nothing predicted on the other two images
+    totals = {setting: counts.counts[setting].sum(axis=0) for setting in ("easy", "hard")}
+    assert ap_from_totals(totals["easy"], 3)[0] == pytest.approx(1 / 3, abs=1e-3)
+    assert ap_from_totals(totals["hard"], 5)[0] == pytest.approx(2 / 5, abs=1e-3)
+    assert evaluate_wider(preds, ground_truth).ap["hard"] == pytest.approx(2 / 5, abs=1e-3)
 
 
 def test_a_detector_against_itself_differs_by_nothing(ground_truth):
