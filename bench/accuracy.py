@@ -21,15 +21,29 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import GT, PEERS, VAL, format_times, interleaved_timing, markdown_table, ours_key, pin_threads
+from common import (
+    GT,
+    PEERS,
+    VAL,
+    format_times,
+    interleaved_timing,
+    markdown_table,
+    ours_key,
+    pin_threads,
+)
 
 PEER_NAMES = ["yunet", "retinaface_mnet025", "ulfd_rfb640", "ulfd_rfb320"]
 
 
 def evaluate_dir(pred_dir: Path):
     """(AP per setting, per-image counts for the bootstrap) of the prediction files in ``pred_dir``."""
-    from training.wider_eval import (image_keys_in, load_wider_ground_truth, per_image_counts, read_prediction_dir,
-                                     result_from_counts)
+    from training.wider_eval import (
+        image_keys_in,
+        load_wider_ground_truth,
+        per_image_counts,
+        read_prediction_dir,
+        result_from_counts,
+    )
 
     keys = image_keys_in(VAL / "images")
     counts = per_image_counts(read_prediction_dir(pred_dir, keys), load_wider_ground_truth(GT), keys)

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from common import GT, VAL, conv_macs, markdown_table
 
 SIZES = [(400, 800), (600, 1000), (800, 1200), (1200, 1600)]
@@ -126,7 +125,11 @@ def main(argv=None) -> int:
     # detections: fp32 against the fastest mode that ran, end to end on real images
     fastest = min((r for r in records if r["batch"] == 1 and r["size"] == [1200, 1600]), key=lambda r: r["ms_per_image"])
     from training.evaluate import predict_wider_images
-    from training.wider_eval import evaluate_wider, image_keys_in, load_wider_ground_truth
+    from training.wider_eval import (
+        evaluate_wider,
+        image_keys_in,
+        load_wider_ground_truth,
+    )
 
     keys = image_keys_in(VAL / "images")[: args.check_images]
     results = {}

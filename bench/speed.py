@@ -16,8 +16,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common import (PEERS, busy_cores, conv_macs, format_times, interleaved_timing, markdown_table, median,
-                    median_ms, ours_key, pin_threads, test_frame_rgb)
+from common import (
+    PEERS,
+    busy_cores,
+    conv_macs,
+    format_times,
+    interleaved_timing,
+    markdown_table,
+    median,
+    median_ms,
+    ours_key,
+    pin_threads,
+    test_frame_rgb,
+)
 
 VGG_SIZES = [(400, 800), (800, 1200), (1200, 1600)]
 REFERENCE_GMACS = {(400, 800): 104.19, (800, 1200): 312.52, (1200, 1600): 625.04}  # ssh_reference.md §8

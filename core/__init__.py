@@ -1,5 +1,10 @@
 """The SSH face detector: model, anchors, box coding, inference and checkpoints (torch only)."""
-from core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from core.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+)
 from core.config import LevelSpec, ModelConfig, Normalization, model_config
 from core.inference import Detections, Detector, InferenceConfig, resolve_device
 from core.model import SSH, build_ssh

@@ -21,13 +21,14 @@ import torch
 from torch import nn
 
 from core.config import ModelConfig
+from core.errors import SshvideoError
 from core.model import SSH, build_ssh
 
 FORMAT_NAME = "sshvideo-ssh"
 FORMAT_VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(SshvideoError):
     """A checkpoint file is missing, unreadable, of another format or version, or does not fit."""
 
 

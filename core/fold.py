@@ -5,9 +5,9 @@ import copy
 
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from core.config import Normalization
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:

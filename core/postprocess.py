@@ -10,8 +10,8 @@ import torch
 from torchvision.ops import batched_nms
 
 from core.anchors import anchor_grid
-from core.boxes import box_iou_inclusive
 from core.box_coding import decode
+from core.boxes import box_iou_inclusive
 from core.config import LevelSpec
 from core.model import LevelOutput
 

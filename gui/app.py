@@ -8,7 +8,6 @@ from pathlib import Path
 
 from sshvideo.sources import list_cameras
 
-
 # Qt platforms that draw nowhere: the viewer then plays once and exits instead of waiting for a user.
 HEADLESS_QT_PLATFORMS = ("offscreen", "minimal")
 

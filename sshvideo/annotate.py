@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.atomic import atomic_path
+from core.errors import UserError
 from core.inference import Detector
-from sshvideo.atomic import atomic_path
 from sshvideo.capture import Capture, SourceError
-from sshvideo.errors import UserError
 from sshvideo.exporters import SUFFIXES, WRITERS, parse_formats
 from sshvideo.handoff import BoundedQueue, EndOfStream
 from sshvideo.inputs import VIDEO_SUFFIXES, InputFile, expand_inputs
@@ -190,9 +190,8 @@ def shard_for_this_process(items: list) -> tuple[list, int, int]:
 
 
 def run_annotate_command(args, progress: bool) -> int:
-    from tqdm import tqdm
-
     import torch
+    from tqdm import tqdm
 
     from sshvideo.models import load_detector
 

@@ -16,15 +16,16 @@ from fractions import Fraction
 
 import numpy as np
 
+from core.errors import SshvideoError
 from sshvideo.handoff import BoundedQueue, LatestSlot
-from sshvideo.sources import SourceKind, SourceSpec, list_cameras, parse_source  # noqa: F401  (re-exported)
+from sshvideo.sources import SourceKind, SourceSpec, list_cameras, parse_source
 
 log = logging.getLogger(__name__)
 
 MAX_CONSECUTIVE_BAD_PACKETS = 32
 
 
-class SourceError(Exception):
+class SourceError(SshvideoError):
     """A source could not be opened or failed while reading; the message names it."""
 
 

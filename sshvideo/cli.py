@@ -11,8 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from core.errors import UserError
 from sshvideo import __version__
-from sshvideo.errors import UserError
 from training.arg_types import fraction
 
 EXIT_OK, EXIT_FAILED_INPUTS, EXIT_USAGE = 0, 1, 2
@@ -142,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mosaic", type=fraction, metavar="P",
                    help="crop recipe: share of training images that are 2×2 mosaics of four half-size crops of "
                         "different images (more scenes per image, faces nearer the test scale; default: 0)")
+    p.add_argument("--occlusion", type=fraction, metavar="P",
+                   help="crop recipe: chance that each face gets a synthetic occluder over its lower part or one "
+                        "side (masks, scarves, hands; default: 0)")
+    p.add_argument("--degrade", type=fraction, metavar="P",
+                   help="crop recipe: share of crops blurred, darkened with sensor noise or JPEG-compressed "
+                        "(default: 0)")
     p.add_argument("--allowed-border", type=_non_negative_int, metavar="PX",
                    help="train anchors reaching up to PX pixels outside the image, in every module (default: the "
                         "recipe's: ssh_lite 512; ssh_vgg16 each module's own as in the reference, M1/M2 0 and M3 "
@@ -232,7 +238,7 @@ def _cmd_devices(args) -> int:
     import torch
 
     from core.onnx_backend import onnxruntime_available
-    from sshvideo.capture import list_cameras
+    from sshvideo.sources import list_cameras
 
     print("compute devices:")
     runner = "onnxruntime" if onnxruntime_available() else "torch (pip install onnxruntime onnx: faster)"

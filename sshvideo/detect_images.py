@@ -9,12 +9,13 @@ from pathlib import Path
 
 import cv2
 
+from core.atomic import atomic_path, write_text_atomic
+from core.errors import ImageReadError
 from core.inference import Detector
-from sshvideo.atomic import atomic_path, write_text_atomic
 from sshvideo.inputs import IMAGE_SUFFIXES, InputFile
 from sshvideo.render import draw_boxes
 from training.evaluate import format_wider_file, wider_rows
-from training.images import ImageReadError, read_image_rgb
+from training.images import read_image_rgb
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sshvideo.errors import UserError
+from core.errors import UserError
 
 
 def _reference_curves(gt_dir: Path) -> dict | None:
@@ -22,8 +22,8 @@ def _reference_curves(gt_dir: Path) -> dict | None:
 
 
 def run_eval_command(args) -> int:
+    from core.errors import LabelFormatError
     from training.pr_plot import plot_curves_png, write_curves_json
-    from training.wider import LabelFormatError
 
     out = Path(args.out or "eval")
     try:
@@ -33,8 +33,12 @@ def run_eval_command(args) -> int:
             raise UserError("--gt DIR (the folder with wider_face_val.mat and wider_{easy,medium,hard}_val.mat) "
                             "is required, or use --labels for a custom set")
         from training.evaluate import format_wider_file, predict_wider_images
-        from training.wider_eval import (evaluate_wider, image_keys_in, load_wider_ground_truth,
-                                         read_prediction_dir)
+        from training.wider_eval import (
+            evaluate_wider,
+            image_keys_in,
+            load_wider_ground_truth,
+            read_prediction_dir,
+        )
 
         gt = load_wider_ground_truth(args.gt)
         images = Path(args.images) if args.images else None

@@ -11,8 +11,8 @@ import tempfile
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from core.atomic import current_umask
 from core.inference import Detections
-from sshvideo.atomic import current_umask
 
 FORMATS = ("jsonl", "csv", "mot", "cvat")
 SUFFIXES = {"jsonl": ".jsonl", "csv": ".csv", "mot": ".mot.txt", "cvat": ".cvat.xml"}

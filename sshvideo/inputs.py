@@ -5,8 +5,7 @@ import glob
 from dataclasses import dataclass
 from pathlib import Path
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".3gp")
+from core.file_types import IMAGE_SUFFIXES, VIDEO_SUFFIXES  # noqa: F401  (callers pass them to expand_inputs)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.checkpoint import CheckpointError
+from core.errors import UserError
 from core.inference import Detector
-from sshvideo.errors import UserError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "core" / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "ssh_lite_wider.pt"

@@ -5,7 +5,7 @@ import logging
 import random
 from pathlib import Path
 
-from sshvideo.errors import UserError
+from core.errors import UserError
 
 
 def _samples(args):
@@ -61,11 +61,10 @@ def _evaluator(args, out: Path):
 
 def run_train_command(args, progress: bool) -> int:
     from core.checkpoint import CheckpointError
+    from core.errors import ImageReadError, LabelFormatError
     from core.inference import InferenceConfig
     from training.config import recipe_for
-    from training.images import ImageReadError
     from training.trainer import train
-    from training.wider import LabelFormatError
 
     logging.getLogger("training").setLevel(logging.INFO)
     overrides = dict(steps=args.steps, batch_size=args.batch_size, accumulation=args.accumulation, lr=args.lr,
@@ -73,7 +72,8 @@ def run_train_command(args, progress: bool) -> int:
                      eval_every=args.eval_every, log_every=args.log_every,
                      checkpoint_every=args.checkpoint_every, eval_max_images=args.eval_max_images, seed=args.seed,
                      augment=args.augment, crop_scales=args.crop_scales,
-                     border_bands=args.border_bands, mosaic=args.mosaic, allowed_border=args.allowed_border,
+                     border_bands=args.border_bands, mosaic=args.mosaic,
+                     occlusion=args.occlusion, degrade=args.degrade, allowed_border=args.allowed_border,
                      box_normaliser=args.box_normaliser)
     config = recipe_for(args.model, **overrides)
     out = Path(args.out)

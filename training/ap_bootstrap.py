@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.wider_eval import SETTINGS, PerImageCounts, ap_from_totals, result_from_counts
+from training.wider_eval import (
+    SETTINGS,
+    PerImageCounts,
+    ap_from_totals,
+    result_from_counts,
+)
 
 
 @dataclass(frozen=True)

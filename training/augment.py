@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from core.preprocess import resize_scale
+from training.degrade import degrade, occlude_faces
 
 
 def clip_and_drop(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -156,25 +157,31 @@ class PaperTransform:
 
 @dataclass(frozen=True)
 class CropTransform:
-    """From-scratch augmentation: random square crop, flip, photometric jitter, resize to ``size``²,
-    then, with probability ``border_bands``, border bands (``random_border_bands``)."""
+    """From-scratch augmentation: random square crop, flip, occluders over faces (each face with
+    probability ``occlusion``), photometric jitter, resize to ``size``², then with probability
+    ``degrade`` one of blur, low light or JPEG artefacts (``training.degrade``), and with probability
+    ``border_bands`` border bands (``random_border_bands``)."""
 
     size: int = 640
     scales: tuple[float, ...] = (0.3, 0.45, 0.6, 0.8, 1.0)
     flip: bool = True
     jitter: bool = True
     border_bands: float = 0.0
+    occlusion: float = 0.0
+    degrade: float = 0.0
 
     def __call__(self, image, boxes, rng):
         h, w = image.shape[:2]
         image, boxes = random_square_crop(image, clip_and_drop(boxes, h, w), rng, self.scales)
         if self.flip and rng.random() < 0.5:
             image, boxes = hflip(image, boxes)
+        image = occlude_faces(image, boxes, rng, self.occlusion)
         if self.jitter:
             image = photometric_jitter(image, rng)
         side = image.shape[0]
         image = cv2.resize(image, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
         boxes = clip_and_drop(boxes * np.float32(self.size / side), self.size, self.size)
+        image = degrade(image, rng, self.degrade)
         if self.border_bands and rng.random() < self.border_bands:
             image, boxes = random_border_bands(image, boxes, rng)
         return image, boxes

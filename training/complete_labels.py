@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torchvision.ops import box_iou
 
-from sshvideo.atomic import write_text_atomic
+from core.atomic import write_text_atomic
+from core.errors import LabelFormatError
 from training.readers import read_labels
 from training.samples import Sample, xywh_to_xyxy
-from training.wider import LabelFormatError
 from training.wider_eval import read_prediction_file
 
 

@@ -29,6 +29,8 @@ class TrainConfig:
     crop_scales: tuple[float, ...] = (0.3, 0.45, 0.6, 0.8, 1.0)
     border_bands: float = 0.0  # crop recipe: share of crops shrunk inside random edge bands
     mosaic: float = 0.0  # crop recipe: share of training images that are 2×2 mosaics of half-size crops
+    occlusion: float = 0.0  # crop recipe: chance that each face gets an occluder over its lower part or side
+    degrade: float = 0.0  # crop recipe: share of crops blurred, darkened or JPEG-compressed
     ohem: bool = True
     box_normaliser: str = "sampled"  # box-loss divisor: "sampled" anchors (reference code) or "positives" (paper)
     allowed_border: int | None = None  # anchors further outside the image are ignored; None: each module's own

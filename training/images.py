@@ -6,11 +6,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.errors import ImageReadError
 from training.samples import Sample
-
-
-class ImageReadError(OSError):
-    """An image or video frame could not be read; the message names the file."""
 
 
 def read_image_rgb(path: str | Path) -> np.ndarray:

@@ -20,12 +20,12 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from core.atomic import atomic_path
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.config import ModelConfig, model_config
 from core.inference import Detector, InferenceConfig, resolve_device
 from core.model import SSH, build_ssh
 from core.preprocess import normalize_hwc
-from sshvideo.atomic import atomic_path
 from training.augment import CropTransform, PaperTransform
 from training.config import TrainConfig
 from training.dataset import EpochStream, FaceDataset, collate
@@ -44,7 +44,8 @@ def make_transform(config: TrainConfig):
     if config.augment == "paper":
         return PaperTransform(config.short_side, config.max_side)
     if config.augment == "crop":
-        return CropTransform(config.crop_size, config.crop_scales, border_bands=config.border_bands)
+        return CropTransform(config.crop_size, config.crop_scales, border_bands=config.border_bands,
+                             occlusion=config.occlusion, degrade=config.degrade)
     raise ValueError(f"unknown augment {config.augment!r}; choose 'paper' or 'crop'")
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import cv2
 
-from training.images import ImageReadError
+from core.errors import ImageReadError, LabelFormatError
 from training.samples import Sample
 
 
@@ -42,3 +42,15 @@ def materialize_video_frames(samples: list[Sample], cache_dir: str | Path) -> li
         if missing:
             raise ImageReadError(f"{video}: frames {missing[:5]} not found (video has fewer frames)")
     return out
+
+
+def count_video_frames(video: Path) -> int:
+    """Number of video packets with data in ``video`` (its frame count, without decoding them)."""
+    import av  # only video labels need PyAV
+
+    try:
+        with av.open(str(video)) as container:
+            stream = container.streams.video[0]
+            return sum(1 for p in container.demux(stream) if p.size)
+    except (av.FFmpegError, IndexError, OSError) as exc:
+        raise LabelFormatError(f"{video}: cannot read the annotated video ({exc})") from exc

@@ -14,11 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import LabelFormatError
 from training.samples import Sample
-
-
-class LabelFormatError(ValueError):
-    """A label file is malformed; the message names the file and the line or element."""
 
 
 def read_wider_labels(labels: str | Path, images_dir: str | Path, *, drop_invalid: bool = False,

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.wider import LabelFormatError
+from core.errors import LabelFormatError
+from core.file_types import is_image
 
 SETTINGS = ("easy", "medium", "hard")
 NUM_THRESHOLDS = 1000
@@ -261,4 +262,4 @@ def image_keys_in(images_dir: str | Path) -> list[str]:
     """"event/stem" of every image under ``images_dir/<event>/``."""
     images_dir = Path(images_dir)
     return sorted(f"{p.parent.name}/{p.stem}" for p in images_dir.glob("*/*")
-                  if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+                  if is_image(p))

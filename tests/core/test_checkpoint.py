@@ -3,7 +3,13 @@ import pickle
 import pytest
 import torch
 
-from core import CheckpointError, build_ssh, load_checkpoint, model_config, save_checkpoint
+from core import (
+    CheckpointError,
+    build_ssh,
+    load_checkpoint,
+    model_config,
+    save_checkpoint,
+)
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 import av
 import numpy as np
 import torch
-
 from conftest import DATA
+
 from core import Detector, load_checkpoint
 from core.boxes import box_iou_inclusive
 from sshvideo.models import DEFAULT_WEIGHTS

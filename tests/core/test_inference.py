@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from core import Detector, InferenceConfig, build_ssh, model_config
-from core.fold import fold_batchnorm
-from core.inference import choose_backend
 from core.anchors import grid_anchors
 from core.box_coding import decode
+from core.fold import fold_batchnorm
+from core.inference import choose_backend
 from core.model import FlatOutputs, flatten_deltas
 from core.postprocess import candidates, face_probabilities, select_detections
 from core.preprocess import normalised_canvas, prepare_batch, resize_scale

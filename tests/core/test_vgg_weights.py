@@ -1,7 +1,11 @@
 import torch
 from torchvision.models import vgg16
 
-from core.backbones.vgg16 import VGG16Backbone, load_torchvision_vgg16, map_torchvision_vgg16
+from core.backbones.vgg16 import (
+    VGG16Backbone,
+    load_torchvision_vgg16,
+    map_torchvision_vgg16,
+)
 
 
 def test_torchvision_state_dict_maps_onto_the_backbone(tmp_path):

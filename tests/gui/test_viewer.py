@@ -4,9 +4,9 @@ import time
 
 import av
 import pytest
+from conftest import DATA
 from PyQt6.QtGui import QColor
 
-from conftest import DATA
 from core import Detector
 from gui.main_window import MainWindow
 from sshvideo.models import load_detector

@@ -1,10 +1,11 @@
 import json
 import xml.etree.ElementTree as ET
+
 import av
 import numpy as np
 import pytest
-
 from conftest import DATA
+
 from sshvideo.cli import main
 
 pytestmark = pytest.mark.video

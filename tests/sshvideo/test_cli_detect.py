@@ -4,8 +4,8 @@ import sys
 
 import cv2
 import pytest
-
 from conftest import DATA
+
 from sshvideo.cli import main
 from training.wider_eval import read_prediction_file
 

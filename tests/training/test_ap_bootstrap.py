@@ -1,9 +1,14 @@
 import numpy as np
 import pytest
-
 from conftest import write_synthetic_wider_ground_truth
+
 from training.ap_bootstrap import bootstrap_ap_difference
-from training.wider_eval import ap_from_totals, evaluate_wider, load_wider_ground_truth, per_image_counts
+from training.wider_eval import (
+    ap_from_totals,
+    evaluate_wider,
+    load_wider_ground_truth,
+    per_image_counts,
+)
 
 
 @pytest.fixture

@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from training.augment import CropTransform, mosaic, pad_to_fit, random_border_bands, random_square_crop
+from training.augment import (
+    CropTransform,
+    mosaic,
+    pad_to_fit,
+    random_border_bands,
+    random_square_crop,
+)
 
 
 def _marked_image(h=300, w=500):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from conftest import DATA
+
 from training.complete_labels import main, missing_faces
 from training.readers import read_labels
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import DATA
+
 from training.augment import CropTransform
 from training.config import recipe_for
 from training.dataset import EpochStream, FaceDataset

@@ -4,10 +4,11 @@ import sys
 import cv2
 import numpy as np
 import pytest
-
 from conftest import DATA
+
+from core.errors import LabelFormatError
 from training.readers import detect_format, read_labels
-from training.wider import LabelFormatError, read_wider_labels
+from training.wider import read_wider_labels
 
 MINI = DATA / "wider_mini"
 IMAGE = next((MINI / "images").rglob("*.jpg"))  # a real 1024-wide WIDER image

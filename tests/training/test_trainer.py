@@ -5,8 +5,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import DATA, REPO
+
 from core import Detector, InferenceConfig, load_checkpoint, model_config
 from core.model import build_ssh
 from training.config import TrainConfig, recipe_for

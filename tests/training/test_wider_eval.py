@@ -2,11 +2,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import DATA, write_synthetic_wider_ground_truth
+
+from core.errors import LabelFormatError
 from training.evaluate import format_wider_file
-from training.wider_eval import (evaluate_wider, image_keys_in, load_wider_ground_truth, read_prediction_dir,
-                                 read_prediction_file, read_reference_pr_curve, voc_ap)
+from training.wider_eval import (
+    evaluate_wider,
+    image_keys_in,
+    load_wider_ground_truth,
+    read_prediction_dir,
+    read_prediction_file,
+    read_reference_pr_curve,
+    voc_ap,
+)
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "wider"
 GT_DIR = SHARED / "eval_gt"
@@ -94,10 +102,10 @@ def test_duplicates_are_false_positives(ground_truth):
 def test_malformed_prediction_file_names_file_and_line(tmp_path):
     path = tmp_path / "bad.txt"
     path.write_text("img\n2\n1 2 3 4 0.9\n1 2 three 4 0.5\n")
-    with pytest.raises(ValueError, match=r"bad.txt:4"):
+    with pytest.raises(LabelFormatError, match=r"bad.txt:4"):
         read_prediction_file(path)
     path.write_text("img\nmany\n")
-    with pytest.raises(ValueError, match=r"bad.txt:2"):
+    with pytest.raises(LabelFormatError, match=r"bad.txt:2"):
         read_prediction_file(path)
 
 

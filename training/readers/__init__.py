@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.errors import LabelFormatError
+from core.file_types import is_image
 from training.readers.coco import read_coco
 from training.readers.cvat import read_cvat_images, read_cvat_video
 from training.readers.mot import read_mot
@@ -15,7 +17,7 @@ from training.readers.sshvideo_output import read_sshvideo_jsonl
 from training.readers.voc import read_voc
 from training.readers.yolo import read_yolo
 from training.samples import Sample
-from training.wider import LabelFormatError, read_wider_folder, read_wider_labels
+from training.wider import read_wider_folder, read_wider_labels
 
 FORMATS = ("wider", "coco", "yolo", "voc", "cvat-images", "cvat-video", "mot", "sshvideo")
 
@@ -50,7 +52,7 @@ def detect_format(path: Path) -> str:
         first = next((line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()), "")
         if first.count(",") >= 6:
             return "mot"
-        if first.lower().endswith((".jpg", ".jpeg", ".png")):
+        if is_image(first):
             return "wider"
     raise LabelFormatError(f"{path}: cannot tell the label format; write FORMAT={path} with FORMAT one of "
                            f"{', '.join(FORMATS)}")

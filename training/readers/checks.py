@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.wider import LabelFormatError
+from core.errors import LabelFormatError
 
 
 def checked_box(x1: float, y1: float, x2: float, y2: float, width: float | None, height: float | None,

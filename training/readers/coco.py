@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import LabelFormatError
 from training.readers.checks import checked_box
 from training.samples import Sample
-from training.wider import LabelFormatError
 
 
 def _face_categories(categories: list, path: Path) -> set:

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import LabelFormatError
+from core.file_types import VIDEO_SUFFIXES
 from training.readers.checks import checked_box
 from training.readers.safe_xml import number, parse_xml
 from training.samples import Sample
-from training.wider import LabelFormatError
+from training.video_frames import count_video_frames
 
 FACE_LABELS = {"face", "faces", "head"}
 
@@ -119,18 +121,8 @@ def _find_video(path: Path, root) -> Path:
         candidate = path.parent / Path(name).name
         if candidate.is_file() and candidate.suffix:
             return candidate
-        for suffix in (".mp4", ".mov", ".mkv", ".avi", ".webm"):
+        for suffix in VIDEO_SUFFIXES:
             if candidate.with_suffix(suffix).is_file():
                 return candidate.with_suffix(suffix)
     raise LabelFormatError(f"{path}: cannot find the annotated video next to it; pass it with --video")
 
-
-def count_video_frames(video: Path) -> int:
-    import av
-
-    try:
-        with av.open(str(video)) as container:
-            stream = container.streams.video[0]
-            return sum(1 for p in container.demux(stream) if p.size)
-    except (av.FFmpegError, IndexError, OSError) as exc:
-        raise LabelFormatError(f"{video}: cannot read the annotated video ({exc})") from exc

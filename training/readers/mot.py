@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import LabelFormatError
+from core.file_types import is_video
 from training.readers.checks import checked_box
-from training.readers.cvat import count_video_frames
 from training.samples import Sample
-from training.wider import LabelFormatError
+from training.video_frames import count_video_frames
 
 
 def read_mot(path: str | Path, video: str | Path | None = None, min_score: float = 0.5) -> list[Sample]:
@@ -54,7 +55,7 @@ def read_mot(path: str | Path, video: str | Path | None = None, min_score: float
         return samples
     if video is None:
         stem = path.name.split(".")[0]
-        candidates = [p for p in path.parent.glob(f"{stem}.*") if p.suffix.lower() in (".mp4", ".mov", ".mkv", ".avi", ".webm")]
+        candidates = [p for p in path.parent.glob(f"{stem}.*") if is_video(p)]
         if not candidates:
             raise LabelFormatError(f"{path}: no img1/ folder and no video named {stem}.*; pass it with --video")
         video = candidates[0]

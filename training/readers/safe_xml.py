@@ -4,7 +4,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from training.wider import LabelFormatError
+from core.errors import LabelFormatError
 
 MAX_XML_BYTES = 512 * 1024 * 1024
 

@@ -11,13 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import LabelFormatError
+from core.file_types import IMAGE_SUFFIXES
 from training.readers.checks import checked_box
 from training.readers.safe_xml import number, parse_xml
 from training.samples import Sample
-from training.wider import LabelFormatError
-
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 def _find_image(xml: Path, filename: str) -> Path:

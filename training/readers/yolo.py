@@ -10,11 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.errors import LabelFormatError
+from core.file_types import IMAGE_SUFFIXES
 from training.readers.checks import checked_box
 from training.samples import Sample
-from training.wider import LabelFormatError
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 def read_yolo(root: str | Path, face_class: int = 0) -> list[Sample]:
