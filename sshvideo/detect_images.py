@@ -31,8 +31,9 @@ class DetectSummary:
 def detect_images(detector: Detector, inputs: list[InputFile], out_dir: Path, *, threshold: float,
                   draw: bool = False, draw_scores: bool = False, progress: bool = True, report=print) -> DetectSummary:
     """Detect every image; per image ``out/<relative>.txt`` (WIDER format), ``out/annotated/<relative>``
-    with ``draw``, and one ``out/detections.jsonl`` line per image. Unreadable images are reported
-    through ``report`` and counted as failed; the others are still processed."""
+    with ``draw``, and one ``out/detections.jsonl`` line per image. Unreadable, empty, undecodable or
+    oversized images are reported through ``report`` by name and counted as failed; the others are
+    still processed and ``detections.jsonl`` is written."""
     from tqdm import tqdm
 
     summary = DetectSummary()
@@ -40,12 +41,16 @@ def detect_images(detector: Detector, inputs: list[InputFile], out_dir: Path, *,
     jsonl_lines = []
     for item in tqdm(inputs, unit="img", disable=not progress or len(inputs) < 2, dynamic_ncols=True):
         try:
-            image = read_image_rgb(item.path)
+            image = read_image_rgb(item.path)  # every unreadable, empty or oversized file: ImageReadError
+            [dets] = detector.detect([image])
         except ImageReadError as exc:
             report(f"error: {exc}; skipped")
             summary.failed += 1
             continue
-        [dets] = detector.detect([image])
+        except MemoryError:  # the detector's input is capped (InferenceConfig.max_pixels), but be clear
+            report(f"error: {item.path}: out of memory while detecting; skipped")
+            summary.failed += 1
+            continue
         dets = dets.above(threshold)
         rel = item.relative.with_suffix("")
         write_text_atomic(out_dir / f"{rel}.txt", format_wider_file(rel.name, wider_rows(dets)))

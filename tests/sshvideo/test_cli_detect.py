@@ -93,3 +93,37 @@ def test_devices_names_the_cpu_backend(capsys):
     assert main(["devices"]) == 0
     out = capsys.readouterr().out
     assert "compute devices:" in out and "threads, onnxruntime)" in out and "cameras" in out
+
+
+# Issue 20 item 2: one empty or undecodable image is reported by name and the others still processed
+def test_a_zero_byte_image_is_named_and_the_rest_still_detected(tmp_path, confident_checkpoint, capsys):
+    from core.inference import Detector
+    from sshvideo.detect_images import detect_images
+    from sshvideo.inputs import IMAGE_SUFFIXES, InputFile, expand_inputs
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    (folder / "a_empty.jpg").write_bytes(b"")  # sorted first: the images after it must still be processed
+    (folder / "b_text.png").write_text("not an image")
+    (folder / "c_dir.jpg").mkdir()
+    good = next(VAL.rglob("*.jpg")).read_bytes()
+    (folder / "d_good.jpg").write_bytes(good)
+    (folder / "e_good.jpg").write_bytes(good)
+    inputs, _ = expand_inputs([str(folder)], IMAGE_SUFFIXES)
+    inputs.insert(2, InputFile(folder / "c_dir.jpg", folder.relative_to(folder) / "c_dir.jpg"))  # a folder named .jpg
+    messages = []
+    detector = Detector.from_checkpoint(confident_checkpoint, device="cpu", backend="torch")
+    summary = detect_images(detector, inputs, tmp_path / "out", threshold=0.5, progress=False,
+                            report=messages.append)
+    assert summary.images == 2 and summary.failed == 3
+    assert any("a_empty.jpg: empty file" in m for m in messages)
+    assert any("b_text.png: not a readable image" in m for m in messages)
+    assert any("c_dir.jpg: is a folder" in m for m in messages)
+    lines = (tmp_path / "out" / "detections.jsonl").read_text().splitlines()
+    assert [json.loads(line)["image"].rsplit("/", 1)[-1] for line in lines] == ["d_good.jpg", "e_good.jpg"]
+    # and through the command line: exit code 1, the file named, no traceback
+    code = main(["--quiet", "detect", str(folder), "--weights", str(confident_checkpoint),
+                 "--out", str(tmp_path / "out2")])
+    err = capsys.readouterr().err
+    assert code == 1 and "a_empty.jpg" in err and "Traceback" not in err
+    assert (tmp_path / "out2" / "detections.jsonl").exists() and (tmp_path / "out2" / "e_good.txt").exists()
