@@ -28,7 +28,7 @@ from core.fold import fold_batchnorm, fold_input_normalization
 from core.model import FlatOutputs, pair_outputs
 from core.onnx_backend import OnnxRuntimeNetwork, onnxruntime_available
 from core.postprocess import candidates, select_detections
-from core.preprocess import prepare_batch, resize_scale
+from core.preprocess import cap_scale, prepare_batch, resize_scale
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,16 @@ PYRAMID_SHORT_SIDES = (500, 800, 1200, 1600)  # level scales are (S / 800) · ba
 
 @dataclass(frozen=True)
 class InferenceConfig:
-    """Test-time settings. ``short_side=None`` keeps the native resolution (capped by ``max_side``)."""
+    """Test-time settings. ``short_side=None`` keeps the native resolution (capped by ``max_side``).
+
+    ``max_pixels`` caps the network input's area in every mode, native size included: a larger frame
+    is detected scaled down (aspect kept) to at most that many pixels, so a 20000×20000 frame is
+    detected at 4096×4096 instead of asking for gigabytes (None: no cap).
+    """
 
     short_side: int | None = 1200
     max_side: int | None = 1600
+    max_pixels: int | None = 4096 * 4096
     pyramid: bool = False
     top_k_per_level: int = 1000
     score_threshold: float = 0.05
@@ -205,7 +211,8 @@ class Detector:
         if cfg.pyramid:
             boxes, scores = self._pyramid_candidates(frames)
         else:
-            boxes, scores = self._candidates(frames, lambda h, w: resize_scale(h, w, cfg.short_side, cfg.max_side))
+            boxes, scores = self._candidates(frames, lambda h, w: resize_scale(h, w, cfg.short_side, cfg.max_side,
+                                                                               cfg.max_pixels))
         results = select_detections(boxes, scores, cfg.score_threshold, cfg.nms_threshold, cfg.vote_threshold)
         return [Detections(b.cpu().numpy().astype(np.float32), s.cpu().numpy().astype(np.float32))
                 for b, s in results]
@@ -227,7 +234,8 @@ class Detector:
         largest = max(PYRAMID_SHORT_SIDES)
         for short in PYRAMID_SHORT_SIDES:
             def scale_for(h, w, short=short):
-                return short / PYRAMID_BASE[0] * resize_scale(h, w, *PYRAMID_BASE)
+                return cap_scale(short / PYRAMID_BASE[0] * resize_scale(h, w, *PYRAMID_BASE), h, w,
+                                 self.inference.max_pixels)
             skip = (self.config.levels[-1].name,) if short == largest else ()
             b, s = self._candidates(frames, scale_for, skip)
             boxes.append(b)

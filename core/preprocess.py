@@ -16,17 +16,48 @@ import torch.nn.functional as F
 from core.config import Normalization
 
 
-def resize_scale(height: int, width: int, short_side: int | None, max_side: int | None) -> float:
+def resize_scale(height: int, width: int, short_side: int | None, max_side: int | None,
+                 max_pixels: int | None = None) -> float:
     """SSH's rule: scale the short side to ``short_side`` unless the long side would then exceed
     ``max_side`` (rounded), in which case the long side becomes ``max_side``.
 
-    ``short_side=None`` keeps the native size (scale 1), still capped by ``max_side``.
+    ``short_side=None`` keeps the native size (scale 1), still capped by ``max_side``. ``max_pixels``
+    then caps the area: a frame that would be larger is scaled down, aspect kept, so that the resized
+    frame (sizes rounded as ``prepare_batch`` rounds them) has at most ``max_pixels`` pixels.
     """
     short, long = min(height, width), max(height, width)
     scale = 1.0 if short_side is None else short_side / short
     if max_side is not None and round(scale * long) > max_side:
         scale = max_side / long
+    return cap_scale(scale, height, width, max_pixels)
+
+
+def cap_scale(scale: float, height: int, width: int, max_pixels: int | None) -> float:
+    """``scale``, lowered if needed so that the resized frame (sizes rounded as ``prepare_batch``
+    rounds them) has at most ``max_pixels`` pixels (None: unchanged)."""
+    if max_pixels is None or max(1, round(height * scale)) * max(1, round(width * scale)) <= max_pixels:
+        return scale
+    long = max(height, width)
+    scale = math.sqrt(max_pixels / (height * width))
+    while round(long * scale) > 1 and max(1, round(height * scale)) * max(1, round(width * scale)) > max_pixels:
+        scale = (round(long * scale) - 1) / long  # one pixel less on the long side
     return scale
+
+
+# Frames above this many pixels that are scaled down are first shrunk as uint8 (OpenCV, area
+# averaging), so no float copy of the full frame is made: a 20000×20000 frame would need 4.8 GB.
+PRESHRINK_PIXELS = 4096 * 4096
+
+
+def _preshrink(frame, height: int, width: int) -> np.ndarray:
+    """RGB uint8 frame (numpy or tensor) -> uint8 numpy (height, width, 3), area-averaged."""
+    import cv2
+
+    if isinstance(frame, torch.Tensor):
+        frame = frame.cpu().numpy()
+    if min(frame.strides) < 0:
+        frame = np.ascontiguousarray(frame)
+    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def frame_to_tensor(frame, device: torch.device) -> torch.Tensor:
@@ -125,17 +156,29 @@ def prepare_batch(frames, device: torch.device, pixel_offset: torch.Tensor,
     Args:
         frames: RGB uint8 (H, W, 3) numpy arrays or tensors (any device).
         pixel_offset: (3,) float32 per-channel offset, on ``device``.
-        scale_for: (height, width) -> resize factor of that frame.
+        scale_for: (height, width) -> resize factor of that frame. Frames over ``PRESHRINK_PIXELS``
+            that are scaled down are area-averaged as uint8 on the CPU first (memory), others
+            resized bilinearly on the device.
         pad_bottom, pad_right: edge-replicated rows / columns added to each resized frame; ``sizes``
             excludes them, so boxes are clipped to the frame itself.
         channels_last: memory layout of ``images`` (else contiguous NCHW).
     """
     tensors, sizes, scales = [], [], []
     for frame in frames:
-        pixels = frame_to_tensor(frame, device)
-        h, w = pixels.shape[:2]
-        scale = scale_for(h, w)
-        new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+        shape = getattr(frame, "shape", ())
+        shrunk = None
+        if len(shape) == 3 and shape[0] * shape[1] > PRESHRINK_PIXELS:
+            h, w = shape[:2]
+            scale = scale_for(h, w)
+            new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+            uint8 = frame.dtype == (np.uint8 if isinstance(frame, np.ndarray) else torch.uint8)
+            if new_h * new_w < h * w and uint8 and shape[2] == 3:
+                shrunk = _preshrink(frame, new_h, new_w)
+        pixels = frame_to_tensor(frame if shrunk is None else shrunk, device)
+        if shrunk is None:
+            h, w = pixels.shape[:2]
+            scale = scale_for(h, w)
+            new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
         tensors.append(normalised_canvas(pixels, pixel_offset, new_h, new_w, pad_bottom, pad_right, channels_last))
         sizes.append((new_h, new_w))
         scales.append(scale)
