@@ -13,6 +13,8 @@ Every failure raises ``CheckpointError`` naming the file.
 from __future__ import annotations
 
 import os
+import pickle
+import struct
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,36 @@ FORMAT_VERSION = 1
 
 class CheckpointError(SshvideoError):
     """A checkpoint file is missing, unreadable, of another format or version, or does not fit."""
+
+
+# What ``torch.load(weights_only=True)`` raised on damaged files in a fuzzing run (3,000 byte-level
+# mutations of a checkpoint, zip and legacy formats): its zip reader, its restricted unpickler and
+# its storage rebuilding each fail in their own way. UnicodeDecodeError is a ValueError, struct.error
+# comes from reading record sizes.
+TORCH_LOAD_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError,
+                     AttributeError, TypeError, AssertionError, OverflowError, struct.error)
+
+
+def load_torch_file(path: str | Path, what: str = "sshvideo checkpoint"):
+    """``torch.load(path, weights_only=True)`` on the CPU; ``CheckpointError`` naming the file when it
+    is missing or cannot be read (no code in the file ever runs: only tensors and plain data load)."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: {what} not found")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except TORCH_LOAD_ERRORS as exc:
+        first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable {what} ({first_line})") from exc
+
+
+def check_finite(state_dict: dict, path: Path | None) -> None:
+    """Refuse NaN or infinite weights: such a network finds nothing, silently."""
+    for name, tensor in state_dict.items():
+        if (tensor.is_floating_point() or tensor.is_complex()) and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path}: weights are not finite (NaN or infinity in {name!r:.80})")
 
 
 @dataclass
@@ -95,27 +127,38 @@ def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, met
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read and validate a checkpoint (``torch.load(weights_only=True)``, on the CPU)."""
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: checkpoint not found")
-    if not path.is_file():
-        raise CheckpointError(f"{path}: not a file")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch.load raises many unrelated types for foreign or damaged files
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable sshvideo checkpoint ({first_line})") from exc
+    payload = load_torch_file(path, "sshvideo checkpoint")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
-        keys = sorted(payload)[:5] if isinstance(payload, dict) else type(payload).__name__
+        keys = sorted(map(str, payload))[:5] if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path}: not an sshvideo checkpoint (expected format {FORMAT_NAME!r}; found {keys})")
     version = payload.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {version} is newer than this sshvideo "
+    if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {version!r:.40} is newer than this sshvideo "
                               f"supports ({FORMAT_VERSION}); upgrade sshvideo")
     try:
-        config = ModelConfig.from_dict(payload["model"])
-    except (KeyError, ValueError) as exc:
+        config = ModelConfig.from_dict(payload.get("model"))
+    except ValueError as exc:
         raise CheckpointError(f"{path}: invalid model config ({exc})") from exc
     state = payload.get("state_dict")
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
         raise CheckpointError(f"{path}: state_dict missing or not a dict of tensors")
-    return Checkpoint(config, state, dict(payload.get("metadata") or {}), payload.get("training_state"), path)
+    check_finite(state, path)
+    metadata = payload.get("metadata")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{path}: metadata must be a mapping, got {type(metadata).__name__}")
+    if "inference" in metadata:
+        from core.inference import (
+            InferenceConfig,  # lazily: core.inference imports this module
+        )
+
+        try:
+            InferenceConfig.from_dict(metadata["inference"])
+        except ValueError as exc:
+            raise CheckpointError(f"{path}: invalid inference settings in its metadata ({exc})") from exc
+    training_state = payload.get("training_state")
+    if training_state is not None and not isinstance(training_state, dict):
+        raise CheckpointError(f"{path}: training_state must be a mapping, got {type(training_state).__name__}")
+    return Checkpoint(config, state, dict(metadata), training_state, path)

@@ -6,7 +6,39 @@ take plain arguments.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
+from numbers import Integral, Real
+
+# Bounds that every real SSH configuration is far inside of; beyond them a (hostile or damaged)
+# checkpoint's config would allocate gigabytes before its weights are even compared.
+MAX_CHANNELS = 1024
+MAX_ANCHOR_SIZE = 4096
+MAX_ANCHORS_PER_LEVEL = 16
+MAX_ALLOWED_BORDER = 100_000
+SSH_STRIDES = (8, 16, 32)
+
+
+def _integer(value, what: str, low: int, high: int) -> int:
+    """``value`` as an int within [low, high]; ``ValueError`` naming ``what`` otherwise (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"{what} must be an integer, got {value!r:.40}")
+    if not low <= value <= high:
+        raise ValueError(f"{what} must be within [{low}, {high}], got {value}")
+    return int(value)
+
+
+def _real(value, what: str) -> float:
+    """``value`` as a finite float; ``ValueError`` naming ``what`` otherwise (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, got {value!r:.40}")
+    return float(value)
+
+
+def _flag(value, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{what} must be true or false, got {value!r:.40}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -29,6 +61,20 @@ class LevelSpec:
     channels: int
     allowed_border: int
 
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"level name must be an identifier like 'm1', got {self.name!r:.40}")
+        _integer(self.stride, f"level {self.name}: stride", 1, 1024)
+        if not isinstance(self.anchor_sizes, tuple) or not 1 <= len(self.anchor_sizes) <= MAX_ANCHORS_PER_LEVEL:
+            raise ValueError(f"level {self.name}: anchor_sizes must hold 1 to {MAX_ANCHORS_PER_LEVEL} sizes")
+        for size in self.anchor_sizes:
+            _integer(size, f"level {self.name}: anchor size", 1, MAX_ANCHOR_SIZE)
+        # the context module splits X into two X/2 branches: X must be even
+        _integer(self.channels, f"level {self.name}: channels", 2, MAX_CHANNELS)
+        if self.channels % 2:
+            raise ValueError(f"level {self.name}: channels must be even, got {self.channels}")
+        _integer(self.allowed_border, f"level {self.name}: allowed_border", 0, MAX_ALLOWED_BORDER)
+
     @property
     def num_anchors(self) -> int:
         return len(self.anchor_sizes)
@@ -48,7 +94,16 @@ class Normalization:
 
     def __post_init__(self):
         if self.channel_order not in ("RGB", "BGR"):
-            raise ValueError(f"channel_order must be 'RGB' or 'BGR', got {self.channel_order!r}")
+            raise ValueError(f"channel_order must be 'RGB' or 'BGR', got {self.channel_order!r:.40}")
+        if _real(self.scale, "normalization scale") <= 0:
+            raise ValueError(f"normalization scale must be positive, got {self.scale}")
+        for name, values in (("mean", self.mean), ("std", self.std)):
+            if not isinstance(values, tuple) or len(values) != 3:
+                raise ValueError(f"normalization {name} must hold three numbers, got {values!r:.60}")
+            for v in values:
+                _real(v, f"normalization {name}")
+        if min(self.std) <= 0:
+            raise ValueError(f"normalization std must be positive, got {self.std}")
 
 
 # torchvision's ImageNet weights expect RGB in [0, 1] normalised by ImageNet mean/std.
@@ -77,6 +132,22 @@ class ModelConfig:
     separable: bool = False
     normalization: Normalization = field(default_factory=Normalization)
 
+    def __post_init__(self):
+        if not isinstance(self.backbone, str) or not self.backbone:
+            raise ValueError(f"backbone must be a name, got {self.backbone!r:.40}")
+        if not isinstance(self.levels, tuple) or not all(isinstance(lv, LevelSpec) for lv in self.levels):
+            raise ValueError("levels must be a tuple of LevelSpec")
+        strides = tuple(lv.stride for lv in self.levels)
+        if strides != SSH_STRIDES:
+            raise ValueError(f"SSH has three levels at strides {SSH_STRIDES}, got {strides}")
+        if len({lv.name for lv in self.levels}) != len(self.levels):
+            raise ValueError("level names must differ")
+        _integer(self.fusion_channels, "fusion_channels", 1, MAX_CHANNELS)
+        _flag(self.batch_norm, "batch_norm")
+        _flag(self.separable, "separable")
+        if not isinstance(self.normalization, Normalization):
+            raise ValueError("normalization must be a Normalization")
+
     def to_dict(self) -> dict:
         """Plain data (str/int/float/bool/list/dict) that ``torch.load(weights_only=True)`` accepts."""
         data = asdict(self)
@@ -86,36 +157,53 @@ class ModelConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
-        """Inverse of ``to_dict``; raises ``ValueError`` on missing or unknown keys."""
+    def from_dict(cls, data: dict) -> ModelConfig:
+        """Inverse of ``to_dict``; raises ``ValueError`` on missing keys, wrong types, unknown backbones
+        and values outside what an SSH network can be (negative or huge channel counts, odd strides...)."""
+        from core.backbones import BACKBONES  # lazily: the backbones import this module
+
+        def table(value, what: str) -> dict:
+            if not isinstance(value, dict):
+                raise ValueError(f"{what} must be a mapping, got {type(value).__name__}")
+            return value
+
+        def sequence(value, what: str) -> list:
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(f"{what} must be a list, got {type(value).__name__}")
+            return list(value)
+
         try:
+            data = table(data, "model config")
             levels = tuple(
                 LevelSpec(
-                    name=str(lv["name"]),
-                    stride=int(lv["stride"]),
-                    anchor_sizes=tuple(int(s) for s in lv["anchor_sizes"]),
-                    channels=int(lv["channels"]),
-                    allowed_border=int(lv["allowed_border"]),
+                    name=lv["name"],
+                    stride=lv["stride"],
+                    anchor_sizes=tuple(sequence(lv["anchor_sizes"], "anchor_sizes")),
+                    channels=lv["channels"],
+                    allowed_border=lv["allowed_border"],
                 )
-                for lv in data["levels"]
+                for lv in (table(lv, "a level") for lv in sequence(data["levels"], "levels"))
             )
-            norm = data["normalization"]
+            norm = table(data["normalization"], "normalization")
             normalization = Normalization(
-                channel_order=str(norm["channel_order"]),
-                scale=float(norm["scale"]),
-                mean=tuple(float(v) for v in norm["mean"]),
-                std=tuple(float(v) for v in norm["std"]),
+                channel_order=norm["channel_order"],
+                scale=norm["scale"],
+                mean=tuple(sequence(norm["mean"], "normalization mean")),
+                std=tuple(sequence(norm["std"], "normalization std")),
             )
+            backbone = data["backbone"]
+            if backbone not in BACKBONES if isinstance(backbone, str) else True:
+                raise ValueError(f"unknown backbone {backbone!r:.40}; available: {sorted(BACKBONES)}")
             return cls(
-                backbone=str(data["backbone"]),
+                backbone=backbone,
                 levels=levels,
-                fusion_channels=int(data["fusion_channels"]),
-                batch_norm=bool(data["batch_norm"]),
-                separable=bool(data["separable"]),
+                fusion_channels=data["fusion_channels"],
+                batch_norm=data["batch_norm"],
+                separable=data["separable"],
                 normalization=normalization,
             )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"malformed model config: {exc!r}") from exc
+        except KeyError as exc:
+            raise ValueError(f"malformed model config: missing {exc}") from None
 
 
 def ssh_levels(m1_channels: int = 128, m23_channels: int = 256) -> tuple[LevelSpec, ...]:

@@ -51,7 +51,7 @@ def read_wider_labels(labels: str | Path, images_dir: str | Path, *, drop_invali
             try:
                 x, y, w, h = (int(round(float(v))) for v in fields[:4])
                 flags = [int(v) for v in fields[4:10]]
-            except ValueError:
+            except (ValueError, OverflowError):  # OverflowError: round(float("inf"))
                 raise LabelFormatError(f"{labels}:{i + 3 + j}: expected 'x y w h' and six flags, got {row[:80]!r}") from None
             if len(fields) < 4:
                 raise LabelFormatError(f"{labels}:{i + 3 + j}: expected at least 'x y w h', got {row[:80]!r}")

@@ -61,8 +61,18 @@ def load_wider_ground_truth(gt_dir: str | Path) -> dict[str, GroundTruthImage]:
 
 
 def read_prediction_file(path: Path) -> np.ndarray:
-    """(P, 5) x, y, w, h, score from a WIDER prediction file; an empty file is no predictions."""
-    text = path.read_text(encoding="utf-8", errors="strict")
+    """(P, 5) x, y, w, h, score from a WIDER prediction file; an empty file is no predictions.
+
+    Strict: the count must match the box lines (blank lines may follow), each box line is five finite
+    numbers with a non-negative width, height and score; any problem is a ``LabelFormatError`` naming
+    the file and line."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise LabelFormatError(f"{path}: cannot read ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise LabelFormatError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     lines = text.splitlines()
     if not text.strip():
         return np.zeros((0, 5))
@@ -76,14 +86,22 @@ def read_prediction_file(path: Path) -> np.ndarray:
         raise LabelFormatError(f"{path}: count {count} does not match the {len(lines) - 2} box lines")
     rows = []
     for j, line in enumerate(lines[2:2 + count]):
+        where = f"{path}:{j + 3}"
         fields = line.split()
         try:
-            row = [float(v) for v in fields[:5]]
+            row = [float(v) for v in fields]
         except ValueError:
-            raise LabelFormatError(f"{path}:{j + 3}: expected 'x y w h score', got {line[:80]!r}") from None
+            raise LabelFormatError(f"{where}: expected 'x y w h score', got {line[:80]!r}") from None
         if len(row) != 5 or not np.all(np.isfinite(row)):
-            raise LabelFormatError(f"{path}:{j + 3}: expected five finite numbers 'x y w h score'")
+            raise LabelFormatError(f"{where}: expected five finite numbers 'x y w h score', got {line[:80]!r}")
+        if row[2] < 0 or row[3] < 0:
+            raise LabelFormatError(f"{where}: negative width or height in {line[:80]!r}")
+        if row[4] < 0:
+            raise LabelFormatError(f"{where}: negative score in {line[:80]!r}")
         rows.append(row)
+    extra = next((n for n, line in enumerate(lines[2 + count:], 3 + count) if line.strip()), None)
+    if extra is not None:
+        raise LabelFormatError(f"{path}:{extra}: more box lines than the count {count} on line 2")
     return np.array(rows, dtype=np.float64).reshape(-1, 5)
 
 
@@ -248,13 +266,20 @@ def read_reference_pr_curve(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_prediction_dir(pred_dir: str | Path, image_keys: list[str]) -> dict[str, np.ndarray]:
-    """Load ``pred_dir/<event>/<stem>.txt`` for each key; missing files are simply absent."""
+    """Load ``pred_dir/<event>/<stem>.txt`` for each key; missing files are simply absent (no
+    predictions for that image), but a missing folder, or one with no file for any of the images, is a
+    ``LabelFormatError``: it would score AP 0 without a word."""
     pred_dir = Path(pred_dir)
+    if not pred_dir.is_dir():
+        raise LabelFormatError(f"{pred_dir}: prediction folder not found")
     out = {}
     for key in image_keys:
         path = pred_dir / f"{key}.txt"
         if path.is_file():
             out[key] = read_prediction_file(path)
+    if image_keys and not out:
+        raise LabelFormatError(f"{pred_dir}: no prediction files for the {len(image_keys)} images evaluated "
+                               f"(expected <event>/<image stem>.txt, e.g. {pred_dir / image_keys[0]}.txt)")
     return out
 
 

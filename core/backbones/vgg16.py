@@ -86,14 +86,36 @@ def load_torchvision_vgg16(backbone: VGG16Backbone, source: str | Path | None = 
     Args:
         source: a local ``.pth`` state dict (e.g. ``vgg16-397923af.pth``), or None to use
             torchvision's weights API (downloads once into the torch hub cache; needs network).
+
+    A local file is user input: it loads with ``weights_only=True`` (no code in it runs), and a file
+    that is unreadable, not a VGG-16 state dict, mis-shaped or not finite raises ``CheckpointError``
+    naming it.
     """
+    from core.checkpoint import (  # lazily: no import cycle
+        CheckpointError,
+        check_finite,
+        load_torch_file,
+    )
+
     if source is None:
         from torchvision.models import VGG16_Weights
 
         state = VGG16_Weights.IMAGENET1K_V1.get_state_dict(progress=True)
+        path = None
     else:
         path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"VGG-16 weights not found: {path}")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    backbone.load_state_dict(map_torchvision_vgg16(state), strict=True)
+        state = load_torch_file(path, "VGG-16 weights file")
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise CheckpointError(f"{path}: not a VGG-16 state dict (expected a dict of tensors, "
+                                  f"found {type(state).__name__})")
+    try:
+        mapped = map_torchvision_vgg16(state)
+    except KeyError as exc:
+        raise CheckpointError(f"{path or 'torchvision VGG-16 weights'}: {exc.args[0]}") from None
+    expected = backbone.state_dict()
+    wrong = [k for k, v in mapped.items() if tuple(v.shape) != tuple(expected[k].shape)]
+    if wrong:
+        raise CheckpointError(f"{path}: not VGG-16 weights ({wrong[0]} has shape {tuple(mapped[wrong[0]].shape)}, "
+                              f"expected {tuple(expected[wrong[0]].shape)})")
+    check_finite(mapped, path)
+    backbone.load_state_dict(mapped, strict=True)

@@ -29,7 +29,10 @@ def _size(root, path):
     size = root.find("meta/task/original_size")
     if size is None:
         return None, None
-    return number(size, "width", path, "<original_size>"), number(size, "height", path, "<original_size>")
+    w, h = number(size, "width", path, "<original_size>"), number(size, "height", path, "<original_size>")
+    if w <= 0 or h <= 0:
+        raise LabelFormatError(f"{path}: <original_size> must be positive, got {w:g}×{h:g}")
+    return w, h
 
 
 def read_cvat_images(path: str | Path, images_dir: str | Path | None = None,
@@ -47,6 +50,8 @@ def read_cvat_images(path: str | Path, images_dir: str | Path | None = None,
         if not name or Path(name).is_absolute() or ".." in Path(name).parts:
             raise LabelFormatError(f"{where}: needs a relative 'name'")
         w, h = number(image, "width", path, where), number(image, "height", path, where)
+        if w <= 0 or h <= 0:
+            raise LabelFormatError(f"{where}: width and height must be positive, got {w:g}×{h:g}")
         boxes = [checked_box(number(b, "xtl", path, where), number(b, "ytl", path, where),
                              number(b, "xbr", path, where), number(b, "ybr", path, where), w, h, where)
                  for b in image.findall("box") if _is_face(b.get("label"), labels)]
@@ -56,8 +61,8 @@ def read_cvat_images(path: str | Path, images_dir: str | Path | None = None,
     return samples
 
 
-def track_boxes(path: Path, track, w, h) -> dict[int, tuple]:
-    """frame -> box of one track, with CVAT's interpolation between consecutive boxes."""
+def _track_keys(path: Path, track) -> list[tuple[int, bool, tuple, str]]:
+    """The keyframes of one track, sorted by frame: (frame, outside, (xtl, ytl, xbr, ybr), where)."""
     tid = track.get("id")
     keys = []
     for b in track.findall("box"):
@@ -68,6 +73,34 @@ def track_boxes(path: Path, track, w, h) -> dict[int, tuple]:
         coords = tuple(number(b, k, path, where) for k in ("xtl", "ytl", "xbr", "ybr"))
         keys.append((frame, b.get("outside") == "1", coords, where))
     keys.sort(key=lambda k: k[0])
+    return keys
+
+
+def _last_labelled_frame(keys: list) -> tuple[int, str] | None:
+    """The last frame a track labels (a box holds until the next keyframe), and where; None if none.
+
+    Computed from the keyframes alone, so a range can be checked before it is interpolated."""
+    last = None
+    for (f0, outside0, _, where), nxt in zip(keys, keys[1:] + [None]):
+        if outside0:
+            continue
+        reach = f0 if nxt is None else max(f0, nxt[0] - 1)
+        if last is None or reach > last[0]:
+            last = (reach, where)
+    return last
+
+
+def track_boxes(path: Path, track, w, h, frame_count: int | None = None, video: Path | None = None
+                ) -> dict[int, tuple]:
+    """frame -> box of one track, with CVAT's interpolation between consecutive boxes.
+
+    With ``frame_count``, a track that reaches beyond the video is refused before any frame is
+    interpolated: the cost is bounded by the video's length, not by the frame numbers in the file."""
+    keys = _track_keys(path, track)
+    last = _last_labelled_frame(keys)
+    if frame_count is not None and last is not None and last[0] >= frame_count:
+        raise LabelFormatError(f"{last[1]}: labels reach frame {last[0]} but {video or 'the video'} has "
+                               f"{frame_count} frames")
     out = {}
     for (f0, outside0, c0, where), nxt in zip(keys, keys[1:] + [None]):
         if outside0:
@@ -88,7 +121,8 @@ def read_cvat_video(path: str | Path, video: str | Path | None = None, labels: s
 
     Args:
         video: the annotated video; default: a video next to the XML with the task's name or the XML's stem.
-        frame_count: frames in the video (checked: labels beyond it are an error); read with PyAV if None.
+        frame_count: frames in the video (checked before interpolating: labels beyond it are an error);
+            read with PyAV if None.
     """
     path = Path(path)
     root = parse_xml(path)
@@ -97,19 +131,19 @@ def read_cvat_video(path: str | Path, video: str | Path | None = None, labels: s
     tracks = root.findall("track")
     if not tracks:
         raise LabelFormatError(f"{path}: no <track> elements (is it a CVAT for images export?)")
+    face_tracks = [t for t in tracks if _is_face(t.get("label"), labels)]
+    if not face_tracks:
+        raise LabelFormatError(f"{path}: no face tracks")
     video = Path(video) if video else _find_video(path, root)
     w, h = _size(root, path)
+    count = frame_count if frame_count is not None else count_video_frames(video)
     per_frame: dict[int, list] = defaultdict(list)
-    for track in tracks:
-        if _is_face(track.get("label"), labels):
-            for frame, box in track_boxes(path, track, w, h).items():
-                per_frame[frame].append(box)
+    for track in face_tracks:
+        for frame, box in track_boxes(path, track, w, h, count, video).items():
+            per_frame[frame].append(box)
     if not per_frame:
         raise LabelFormatError(f"{path}: no face tracks")
     frames = range(min(per_frame), max(per_frame) + 1)
-    count = frame_count if frame_count is not None else count_video_frames(video)
-    if frames[-1] >= count:
-        raise LabelFormatError(f"{path}: labels reach frame {frames[-1]} but {video} has {count} frames")
     return [Sample(video, np.array(per_frame.get(f, []), np.float32).reshape(-1, 4), frame_index=f) for f in frames]
 
 

@@ -6,6 +6,7 @@ a MOTChallenge sequence folder (``img1/000001.jpg``) or from a video.
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from pathlib import Path
 
@@ -32,8 +33,10 @@ def read_mot(path: str | Path, video: str | Path | None = None, min_score: float
         try:
             frame, _, x, y, w, h = int(float(fields[0])), fields[1], *(float(v) for v in fields[2:6])
             conf = float(fields[6]) if len(fields) > 6 else 1.0
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, OverflowError):  # OverflowError: int(float("inf"))
             raise LabelFormatError(f"{path}:{n}: expected 'frame,id,x,y,w,h,conf,...', got {line[:80]!r}") from None
+        if not math.isfinite(conf):
+            raise LabelFormatError(f"{path}:{n}: the confidence is not finite")
         if frame < 1:
             raise LabelFormatError(f"{path}:{n}: MOT frames are 1-based, got {frame}")
         is_detection = fields[1] == "-1"

@@ -33,14 +33,18 @@ def read_yolo(root: str | Path, face_class: int = 0) -> list[Sample]:
             if pixels is None:
                 raise LabelFormatError(f"{image}: unreadable image")
             h, w = pixels.shape[:2]
-            for n, line in enumerate(label.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                text = label.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise LabelFormatError(f"{label}: cannot read ({exc})") from exc
+            for n, line in enumerate(text.splitlines(), 1):
                 if not line.strip():
                     continue
                 fields = line.split()
                 try:
                     cls = int(float(fields[0]))
                     cx, cy, bw, bh = (float(v) for v in fields[1:5])
-                except (ValueError, IndexError):
+                except (ValueError, IndexError, OverflowError):  # OverflowError: int(float("inf"))
                     raise LabelFormatError(f"{label}:{n}: expected 'class cx cy w h', got {line[:80]!r}") from None
                 if len(fields) < 5:
                     raise LabelFormatError(f"{label}:{n}: expected 'class cx cy w h'")
