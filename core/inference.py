@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import warnings
 from dataclasses import dataclass, replace
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,10 @@ log = logging.getLogger(__name__)
 BACKENDS = ("auto", "torch", "onnxruntime")
 PYRAMID_BASE = (800, 1200)  # reference: base scale = short side 800, long side ≤ 1200
 PYRAMID_SHORT_SIDES = (500, 800, 1200, 1600)  # level scales are (S / 800) · base, no further cap
+
+
+MAX_INPUT_SIDE = 16384  # network pixels; a checkpoint asking for more would allocate without bound
+MAX_TOP_K = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,35 @@ class InferenceConfig:
     pad_bottom: int = 0
     pad_right: int = 0
 
+    def __post_init__(self):
+        """``ValueError`` naming the setting when a value is of the wrong type or out of range (a
+        checkpoint's metadata is user input: ``core.checkpoint`` turns this into a ``CheckpointError``)."""
+        for name in ("short_side", "max_side"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, Integral)
+                                      or not 1 <= value <= MAX_INPUT_SIDE):
+                raise ValueError(f"{name} must be None or an integer within [1, {MAX_INPUT_SIDE}], got {value!r:.40}")
+        if not isinstance(self.pyramid, bool):
+            raise ValueError(f"pyramid must be true or false, got {self.pyramid!r:.40}")
+        for name, low, high in (("top_k_per_level", 1, MAX_TOP_K), ("pad_bottom", 0, MAX_INPUT_SIDE),
+                                ("pad_right", 0, MAX_INPUT_SIDE)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Integral) or not low <= value <= high:
+                raise ValueError(f"{name} must be an integer within [{low}, {high}], got {value!r:.40}")
+        for name, low_open in (("score_threshold", False), ("nms_threshold", True), ("vote_threshold", True)):
+            value = getattr(self, name)
+            if value is None and name == "vote_threshold":
+                continue
+            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
+                    or not (0 < value <= 1 if low_open else 0 <= value <= 1):
+                interval = "(0, 1]" if low_open else "[0, 1]"
+                raise ValueError(f"{name} must be a number within {interval}, got {value!r:.40}")
+
     @classmethod
     def from_dict(cls, data: dict) -> "InferenceConfig":
+        """The settings in ``data`` (unknown keys ignored); ``ValueError`` on a bad type or value."""
+        if not isinstance(data, dict):
+            raise ValueError(f"inference settings must be a mapping, got {type(data).__name__}")
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
 

@@ -76,7 +76,7 @@ def test_ground_truth_as_predictions_gives_ap_one(ground_truth):
 def test_unsorted_files_scores_outside_0_1_missing_and_empty_files(ground_truth, tmp_path):
     keys = image_keys_in(VAL_IMAGES)[:40]
     rng = np.random.default_rng(0)
-    preds = _gt_predictions(ground_truth, keys, scores=lambda n: rng.uniform(-5, 20, n))
+    preds = _gt_predictions(ground_truth, keys, scores=lambda n: rng.uniform(0, 20, n))
     preds = {k: v + np.array([rng.integers(-3, 4), rng.integers(-3, 4), 0, 0, 0]) for k, v in preds.items()}
     full = evaluate_wider(preds, ground_truth, keys)
     reference = full.ap
