@@ -5,11 +5,15 @@
     parse_source("0")                     camera 0 of this OS (v4l2 /dev/video0, avfoundation "0", dshow by index)
     parse_source("/dev/video2")           v4l2 camera;  "video=Logitech C920" dshow;  "avfoundation:1"
     parse_source("lavfi:testsrc2=size=640x480:rate=30")   synthetic live source (tests, demos)
+
+An existing file always wins: a file named "0", "video=clip.mp4" or "lavfi:x.mp4" in the current folder
+is that file (write "./0" to be explicit), not a camera or filter graph.
 """
 from __future__ import annotations
 
 import glob
 import logging
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -101,12 +105,23 @@ def camera_options(size: str | None, fps: float | None, pixel_format: str | None
     return options
 
 
+def _is_existing_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a name too long or with a NUL byte is not a file
+        return False
+
+
 def parse_source(text: str, *, size: str | None = None, fps: float | None = None,
                  pixel_format: str | None = None) -> SourceSpec:
     """Interpret a SOURCE argument (see the module docstring); ``size`` is "WxH" for cameras."""
     text = str(text).strip()
     if not text:
         raise ValueError("empty source")
+    if "://" not in text and not text.startswith("/dev/") and _is_existing_file(text):
+        # FFmpeg would read "lavfi:x.mp4" as protocol "lavfi": an absolute path has no such prefix
+        url = os.path.abspath(text) if ":" in text else text
+        return SourceSpec(SourceKind.FILE, url, None, {}, text)
     if text.startswith("lavfi:"):
         graph = text[len("lavfi:"):]
         if "realtime" not in graph:

@@ -1,10 +1,13 @@
 """Encoding the rendered video, with the input's audio copied untouched.
 
-Video: H.264 (libx264, yuv420p, CRF 20) or the best encoder available, the input's resolution (padded
-by one pixel if odd, as yuv420p requires), frame rate and time base, and each frame's own timestamp
-(variable frame rate survives). Audio (``keep_audio``): the first audio stream, chosen by type, is
-copied packet by packet from a second demuxer, interleaved as the video advances; packets whose DTS
-does not increase are dropped (they abort MP4 muxing otherwise). Written atomically by the caller.
+Video: H.264 (libx264, yuv420p, CRF 20) or the best encoder available, the input's resolution, frame rate
+and time base, and each frame's own timestamp (variable frame rate survives). yuv420p needs an even
+width and height, and H.264 can only crop in steps of two pixels, so an odd-sized input is encoded one
+pixel wider and/or taller, its last column/row repeated (edge replication: no content scaled or cut,
+every pixel at its input coordinates); ``VideoWriter.padded`` says so and a warning is logged.
+Audio (``keep_audio``): the first audio stream, chosen by type, is copied packet by packet from a
+second demuxer, interleaved as the video advances; packets whose DTS does not increase are dropped
+(they abort MP4 muxing otherwise). Written atomically by the caller.
 """
 from __future__ import annotations
 
@@ -106,6 +109,9 @@ class _AudioCopier:
 class VideoWriter:
     """Encode RGB frames to ``path`` with the timing of the input described by ``info``.
 
+    ``width``/``height`` are the encoded size: the input's, rounded up to even (``padded`` is True
+    then, see the module docstring).
+
     Args:
         shift: seconds subtracted from every timestamp (the first written frame's time, so trimmed
             outputs start at 0).
@@ -125,6 +131,12 @@ class VideoWriter:
         rate = Fraction(info.fps).limit_denominator(1001) if info.fps else Fraction(30)
         self.stream = self.container.add_stream(self.encoder, rate=rate)
         self.width, self.height = info.width + info.width % 2, info.height + info.height % 2
+        self.padded = (self.width, self.height) != (info.width, info.height)
+        if self.padded:
+            log.warning("%s: the input is %d×%d, an odd size H.264 (yuv420p) cannot store: encoded as %d×%d "
+                        "with the last %s repeated", path, info.width, info.height, self.width, self.height,
+                        " and ".join(part for part, odd in (("column", info.width % 2), ("row", info.height % 2))
+                                     if odd))
         self.stream.width, self.stream.height = self.width, self.height
         self.stream.pix_fmt = "yuv420p"
         self.stream.time_base = info.time_base

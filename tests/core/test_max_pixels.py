@@ -2,8 +2,7 @@
 import numpy as np
 import torch
 
-import core.inference as inference
-import core.preprocess as preprocess
+from core import inference, preprocess
 from core.inference import Detector, InferenceConfig
 from core.preprocess import prepare_batch, resize_scale
 
@@ -52,7 +51,9 @@ def test_large_frames_are_shrunk_as_uint8_before_the_float_copy(monkeypatch):
     frame = rng.integers(0, 255, (400, 600, 3), dtype=np.uint8)
     frame = np.ascontiguousarray(np.repeat(np.repeat(frame[::4, ::4], 4, 0), 4, 1))  # smooth enough to compare
     offset = torch.zeros(3)
-    scale_for = lambda h, w: 0.25  # noqa: E731
+    def scale_for(h, w):
+        return 0.25
+
     reference = prepare_batch([frame], torch.device("cpu"), offset, scale_for, channels_last=False)
     calls = []
     real = preprocess._preshrink

@@ -117,3 +117,188 @@ def test_truncated_file_ends_with_the_frames_it_has(clip_factory, tmp_path):
         return
     frames, end = drain(cap)
     assert len(frames) < 40 and (end.error is None or "cut.mp4" in str(end.error))
+
+
+# Issue 20 item 8: frames are numbered by timestamp, so a lost frame leaves a gap instead of shifting the rest
+
+def _remux(src, dst, packet_number, action):
+    """Copy ``src``'s video packets to ``dst``; the ``packet_number``-th (decode order) is dropped or
+    has its payload scrambled (header bytes kept, so the demuxer still accepts it)."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        stream = inp.streams.video[0]
+        target = out.add_stream_from_template(stream)
+        n = 0
+        for packet in inp.demux(stream):
+            if packet.size == 0:
+                continue
+            n += 1
+            if n - 1 == packet_number:
+                if action == "drop":
+                    continue
+                data = bytearray(bytes(packet))
+                data[4:] = bytes((b * 7 + 13) & 0xFF for b in data[4:])
+                damaged = av.Packet(bytes(data))
+                damaged.pts, damaged.dts, damaged.time_base = packet.pts, packet.dts, packet.time_base
+                packet = damaged
+            packet.stream = target
+            out.mux(packet)
+    return dst
+
+
+def test_a_damaged_packet_leaves_a_gap_in_the_frame_numbers(clip_factory, tmp_path):
+    clip = clip_factory(frames=30, fps=10)
+    damaged = _remux(clip, tmp_path / "damaged.mp4", 5, "scramble")  # the frame shown at 0.4 s is lost
+    cap = Capture(str(damaged)).start()
+    frames, end = drain(cap)
+    assert end.error is None and cap.frame_numbering == "timestamps"
+    assert [f.index for f in frames] == [0, 1, 2, 3] + list(range(5, 30))
+    assert all(round(f.time * 10) == f.index for f in frames)
+    assert (cap.damaged_packets, cap.missing_frames, cap.duplicate_frames) == (1, 1, 0)
+    assert cap.bad_packets == 1  # the former name
+
+
+def test_a_dropped_packet_leaves_a_gap_and_seeking_agrees(clip_factory, tmp_path):
+    clip = clip_factory(frames=30, fps=10)
+    gapped = _remux(clip, tmp_path / "gapped.mp4", 12, "drop")  # the frame at 1.3 s is gone from the file
+    cap = Capture(str(gapped)).start()
+    frames, _ = drain(cap)
+    assert [f.index for f in frames] == list(range(13)) + list(range(14, 30))
+    assert (cap.damaged_packets, cap.missing_frames) == (0, 1)
+    frames, _ = drain(Capture(str(gapped), start=1.0, end=2.0).start())
+    assert [f.index for f in frames] == [10, 11, 12] + list(range(14, 21))
+    intact = Capture(str(clip)).start()
+    frames, _ = drain(intact)
+    assert [f.index for f in frames] == list(range(30))
+    assert (intact.damaged_packets, intact.missing_frames, intact.duplicate_frames) == (0, 0, 0)
+
+
+def test_variable_frame_rate_is_numbered_in_decode_order(clip_factory):
+    clip = clip_factory(frames=8, pts=[0, 40, 120, 130, 300, 310, 500, 900])
+    cap = Capture(str(clip)).start()
+    frames, _ = drain(cap)
+    assert [f.index for f in frames] == list(range(8)) and cap.frame_numbering == "decode order"
+    assert cap.missing_frames == 0
+
+
+def test_duplicate_and_off_grid_timestamps(clip_factory):
+    from fractions import Fraction
+
+    cap = Capture(str(clip_factory(frames=2)))  # not started: the numbering rule on its own
+    cap.info = type("Info", (), {"start_time": 0.0, "fps": 10.0})()
+    cap.frame_numbering, cap._step = "timestamps", 0.1
+    tb = Fraction(1, 1000)
+    assert cap._number(0, tb, None, False) == (0, 0.0, 0)
+    assert cap._number(300, tb, (0, 0, 0.0), False) == (3, 0.3, 2)  # two frames missing before it
+    assert cap._number(300, tb, (3, 300, 0.3), False) is None and cap.duplicate_frames == 1
+    assert cap._number(350, tb, (3, 300, 0.3), False) == (4, 0.35, 0)  # between slots: decode order from here
+    assert cap.frame_numbering == "decode order" and cap._number(500, tb, (4, 350, 0.35), False) == (5, 0.5, 0)
+    assert cap._number(200, tb, None, False) == (0, 0.2, 0) and cap._number(200, tb, None, True) == (2, 0.2, 0)
+
+
+# Issue 20 item 9: start/end are validated by the library, not by FFmpeg's seek
+
+@pytest.mark.parametrize("start,end,message", [
+    (-5, None, "start must be a finite number of seconds ≥ 0, not -5"),
+    (float("nan"), None, "start must be a finite number of seconds ≥ 0, not nan"),
+    (None, float("inf"), "end must be a finite number"),
+    ("soon", None, "start must be a number of seconds, not 'soon'"),
+    (3, 2, r"end \(2 s\) must be after start \(3 s\)"),
+    (None, 0, "must be after start"),
+])
+def test_bad_start_and_end_are_clear_errors(clip_factory, start, end, message):
+    from core.errors import SshvideoError
+    from sshvideo.capture import TimeRangeError
+
+    clip = clip_factory(frames=3)
+    with pytest.raises(TimeRangeError, match=message) as info:
+        Capture(str(clip), start=start, end=end)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, SshvideoError)
+    cap = Capture(str(clip)).start()
+    with pytest.raises(TimeRangeError):
+        cap.seek(float("nan"))
+    cap.stop()
+
+
+# Issue 20 item 10: a stalled network stream says that it timed out, naming it
+
+def _stalling_server(payload: bytes | None):
+    """An HTTP server on 127.0.0.1 that accepts, sends ``payload`` (None: nothing at all), then stalls."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    stop = threading.Event()
+    connections = []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            connections.append(conn)
+            if payload is not None:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\n\r\n" + payload)
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    def close():
+        stop.set()
+        server.close()
+        for conn in connections:
+            conn.close()
+
+    return server.getsockname()[1], close
+
+
+def _ts_bytes(tmp_path) -> bytes:
+    import av
+
+    path = tmp_path / "live.ts"
+    with av.open(str(path), "w", format="mpegts") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for i in range(40):
+            frame = av.VideoFrame.from_ndarray(np.full((120, 160, 3), i * 5, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path.read_bytes()
+
+
+def test_a_silent_server_times_out_on_open_with_a_message(tmp_path):
+    port, close = _stalling_server(None)
+    url = f"http://127.0.0.1:{port}/live.ts"
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(SourceError, match=rf"{url}: timed out after 1 s while opening"):
+            Capture(url, open_timeout=1.0, read_timeout=1.0).start()
+    finally:
+        close()
+    assert time.perf_counter() - t0 < 8
+
+
+def test_a_stream_that_stalls_midway_ends_with_a_timeout_message(tmp_path):
+    data = _ts_bytes(tmp_path)
+    port, close = _stalling_server(data[: len(data) // 2])
+    url = f"http://127.0.0.1:{port}/live.ts"
+    t0 = time.perf_counter()
+    try:
+        cap = Capture(url, open_timeout=1.5, read_timeout=1.0, latest_only=False)
+        try:
+            cap.start()
+        except SourceError as exc:  # the stall may also come before the first frame is decoded
+            assert "timed out" in str(exc) and url in str(exc)
+            return
+        frames, end = drain(cap)
+        cap.stop()
+        assert frames and end.error is not None
+        assert "timed out" in str(end.error) and url in str(end.error) and "Invalid data" not in str(end.error)
+    finally:
+        close()
+        assert time.perf_counter() - t0 < 10

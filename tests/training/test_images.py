@@ -50,7 +50,7 @@ def test_hostile_files_are_named_image_read_errors(tmp_path, name, make, message
 @pytest.mark.parametrize("suffix", [".jpg", ".png"])
 def test_truncated_images_are_image_read_errors(tmp_path, suffix):
     rng = np.random.default_rng(0)
-    ok, buf = cv2.imencode(suffix, rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
+    _, buf = cv2.imencode(suffix, rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
     path = tmp_path / f"cut{suffix}"
     path.write_bytes(buf.tobytes()[: len(buf) // 2])
     with pytest.raises(ImageReadError, match=f"cut{suffix}"):
