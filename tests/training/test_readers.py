@@ -174,3 +174,106 @@ def test_image_only_samples_train_without_pyav(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "av", None)  # any `import av` now raises ImportError
     samples = read_labels(f"wider={DATA / 'wider_mini'}")
     assert materialize_video_frames(samples, tmp_path / "cache") == samples
+
+
+# -- the registry: one valid file per format ------------------------------------------------------------------
+
+CVAT_SIZE = '<meta><task><original_size><width>160</width><height>120</height></original_size></task></meta>'
+
+
+def _valid_wider(folder, clip):
+    (folder / "images" / "e").mkdir(parents=True)
+    (folder / "images" / "e" / "a.jpg").write_bytes(IMAGE.read_bytes())
+    (folder / "labels.txt").write_text("e/a.jpg\n1\n10 20 30 40 0 0 0 0 0 0\n")
+    return folder, 1
+
+
+def _valid_coco(folder, clip):
+    (folder / IMAGE.name).write_bytes(IMAGE.read_bytes())
+    path = folder / "faces.json"
+    path.write_text(json.dumps({"images": [{"id": 1, "file_name": IMAGE.name, "width": 1024, "height": 683}],
+                                "annotations": [{"image_id": 1, "bbox": [10, 20, 30, 40], "category_id": 1}],
+                                "categories": [{"id": 1, "name": "face"}]}))
+    return path, 1
+
+
+def _valid_yolo(folder, clip):
+    (folder / "images").mkdir()
+    (folder / "labels").mkdir()
+    (folder / "images" / "x.jpg").write_bytes(IMAGE.read_bytes())
+    (folder / "labels" / "x.txt").write_text("0 0.5 0.5 0.1 0.2\n")
+    return folder, 1
+
+
+def _valid_voc(folder, clip):
+    (folder / IMAGE.name).write_bytes(IMAGE.read_bytes())
+    path = folder / "a.xml"
+    path.write_text(f"<annotation><filename>{IMAGE.name}</filename><object><name>face</name><bndbox><xmin>11</xmin>"
+                    "<ymin>21</ymin><xmax>40</xmax><ymax>60</ymax></bndbox></object></annotation>")
+    return path, 1
+
+
+def _valid_cvat_images(folder, clip):
+    (folder / IMAGE.name).write_bytes(IMAGE.read_bytes())
+    path = folder / "cvat.xml"
+    path.write_text(f'<annotations><version>1.1</version><image id="0" name="{IMAGE.name}" width="1024" '
+                    'height="683"><box label="face" xtl="10" ytl="20" xbr="40" ybr="60"/></image></annotations>')
+    return path, 1
+
+
+def _valid_cvat_video(folder, clip):
+    path = folder / "track.xml"
+    path.write_text(f'<annotations><version>1.1</version>{CVAT_SIZE}<track id="0" label="face">'
+                    '<box frame="1" outside="0" keyframe="1" xtl="0" ytl="0" xbr="20" ybr="20"/>'
+                    '<box frame="3" outside="1" keyframe="1" xtl="0" ytl="0" xbr="20" ybr="20"/></track></annotations>')
+    return path, 2
+
+
+def _valid_mot(folder, clip):
+    path = folder / "gt.txt"
+    path.write_text("1,1,10,10,20,20,1,1,1\n2,1,12,10,20,20,1,1,1\n")
+    return path, 2
+
+
+def _valid_sshvideo(folder, clip):
+    path = folder / "out.jsonl"
+    path.write_text(json.dumps({"sshvideo": "detections", "source": str(clip), "width": 160, "height": 120}) + "\n"
+                    + json.dumps({"frame": 0, "faces": [{"box": [1, 2, 30, 40], "score": 0.9}]}) + "\n")
+    return path, 1
+
+
+VALID_FILES = {"wider": _valid_wider, "coco": _valid_coco, "yolo": _valid_yolo, "voc": _valid_voc,
+               "cvat-images": _valid_cvat_images, "cvat-video": _valid_cvat_video, "mot": _valid_mot,
+               "sshvideo": _valid_sshvideo}
+
+
+def test_every_registered_reader_reads_and_recognises_a_valid_file_of_its_format(tmp_path, clip_factory):
+    from training.readers import READERS, reader_names
+
+    assert reader_names() == list(READERS) and set(VALID_FILES) == set(READERS)
+    clip = clip_factory(frames=6)
+    for name, reader in READERS.items():
+        assert reader.name == name and reader.description and callable(reader.read)
+        folder = tmp_path / name
+        folder.mkdir()
+        path, n_samples = VALID_FILES[name](folder, clip)
+        assert reader.sniff is not None and reader.sniff(path), name
+        assert detect_format(path) == name
+        for samples in (reader.read(path, clip), read_labels(f"{name}={path}", video=clip),
+                        read_labels(str(path), video=clip)):
+            assert len(samples) == n_samples, name
+            assert all(s.boxes.shape[1:] == (4,) for s in samples) and any(len(s.boxes) for s in samples), name
+
+
+def test_a_reader_added_to_the_registry_is_read_and_detected(tmp_path, monkeypatch):
+    import training.readers as readers
+    from training.readers.registry import Reader
+
+    path = tmp_path / "faces.csv"
+    path.write_text("a.jpg,1,2,3,4\n")
+    reader = Reader("csv", "one box per line", lambda p, video=None: [readers.Sample(p.parent / "a.jpg",
+                                                                                     np.zeros((1, 4)))],
+                    lambda p: p.suffix == ".csv")
+    monkeypatch.setitem(readers.READERS, "csv", reader)
+    assert readers.detect_format(path) == "csv"
+    assert len(read_labels(f"csv={path}")) == len(read_labels(str(path))) == 1

@@ -1,90 +1,63 @@
 """Label readers: every supported format becomes a list of ``Sample``.
 
-``read_labels("path")`` guesses the format; ``read_labels("coco=path")`` names it. Formats:
-wider, coco, yolo, voc, cvat-images, cvat-video, mot, sshvideo.
+``read_labels("path")`` guesses the format; ``read_labels("coco=path")`` names it. The formats are
+the entries of ``READERS`` (name -> ``Reader``: ``read``, ``sniff``, ``description``); detection tries
+their ``sniff`` in this order. A new format is one new module declaring a ``Reader`` plus one line here.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from core.errors import LabelFormatError
-from core.file_types import is_image
-from training.readers.coco import read_coco
-from training.readers.cvat import read_cvat_images, read_cvat_video
-from training.readers.mot import read_mot
-from training.readers.safe_xml import parse_xml
-from training.readers.sshvideo_output import read_sshvideo_jsonl
-from training.readers.voc import read_voc
-from training.readers.yolo import read_yolo
+from training.readers import coco, cvat, mot, sshvideo_output, voc, wider, yolo
+from training.readers.registry import Reader
 from training.samples import Sample
-from training.wider import read_wider_folder, read_wider_labels
 
-FORMATS = ("wider", "coco", "yolo", "voc", "cvat-images", "cvat-video", "mot", "sshvideo")
+READERS: dict[str, Reader] = {
+    "wider": wider.READER,
+    "coco": coco.READER,
+    "yolo": yolo.READER,
+    "voc": voc.READER,
+    "cvat-images": cvat.IMAGES_READER,
+    "cvat-video": cvat.VIDEO_READER,
+    "mot": mot.READER,
+    "sshvideo": sshvideo_output.READER,
+}
+assert all(name == reader.name for name, reader in READERS.items())
+
+FORMATS = tuple(READERS)  # kept for callers that want the names only
+
+
+def reader_names() -> list[str]:
+    """The label format names, in detection order (for command-line choices and help)."""
+    return list(READERS)
 
 
 def detect_format(path: Path) -> str:
-    """Guess the label format of ``path`` from its layout and first bytes."""
-    if path.is_dir():
-        if (path / "labels.txt").is_file() or path.name in ("WIDER_train", "WIDER_val"):
-            return "wider"
-        if (path / "labels").is_dir() and (path / "images").is_dir():
-            return "yolo"
-        if any(path.glob("*.xml")) or (path / "Annotations").is_dir():
-            return "voc"
-        if (path / "gt" / "gt.txt").is_file():
-            return "mot"
-        raise LabelFormatError(f"{path}: cannot tell the label format of this folder; write FORMAT={path}")
-    if not path.is_file():
+    """Guess the label format of ``path``: the first reader whose ``sniff`` recognises it."""
+    path = Path(path)
+    if not path.exists():
         raise LabelFormatError(f"{path}: no such file or folder")
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        return "coco"
-    if suffix == ".jsonl":
-        return "sshvideo"
-    if suffix == ".xml":
-        root = parse_xml(path)
-        if root.tag == "annotation":
-            return "voc"
-        if root.tag == "annotations":
-            return "cvat-video" if root.find("track") is not None else "cvat-images"
-        raise LabelFormatError(f"{path}: unknown XML label format (root <{root.tag}>)")
-    if suffix == ".txt":
-        first = next((line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()), "")
-        if first.count(",") >= 6:
-            return "mot"
-        if is_image(first):
-            return "wider"
-    raise LabelFormatError(f"{path}: cannot tell the label format; write FORMAT={path} with FORMAT one of "
-                           f"{', '.join(FORMATS)}")
+    for name, reader in READERS.items():
+        if reader.sniff is not None and reader.sniff(path):
+            return name
+    what = "this folder" if path.is_dir() else "this file"
+    raise LabelFormatError(f"{path}: cannot tell the label format of {what}; write FORMAT={path} with FORMAT one "
+                           f"of {', '.join(READERS)}")
 
 
 def read_labels(spec: str, video: str | Path | None = None) -> list[Sample]:
     """Samples from a ``[FORMAT=]PATH`` spec (``video``: the clip for cvat-video/mot/sshvideo labels)."""
     fmt, sep, rest = spec.partition("=")
-    if sep and fmt in FORMATS:
+    if sep and fmt in READERS:
         path = Path(rest)
     else:
         fmt, path = None, Path(spec)
     if not path.exists():
         raise LabelFormatError(f"{path}: no such file or folder")
     fmt = fmt or detect_format(path)
-    if fmt == "wider":
-        return read_wider_folder(path) if path.is_dir() else read_wider_labels(path, path.parent / "images")
-    if fmt == "coco":
-        return read_coco(path)
-    if fmt == "yolo":
-        return read_yolo(path)
-    if fmt == "voc":
-        return read_voc(path / "Annotations" if (path / "Annotations").is_dir() else path)
-    if fmt == "cvat-images":
-        return read_cvat_images(path)
-    if fmt == "cvat-video":
-        return read_cvat_video(path, video)
-    if fmt == "mot":
-        return read_mot(path / "gt" / "gt.txt" if path.is_dir() else path, video)
-    if fmt == "sshvideo":
-        return read_sshvideo_jsonl(path, video)
-    raise LabelFormatError(f"unknown label format {fmt!r}")
+    return READERS[fmt].read(path, Path(video) if video else None)
 
 
-__all__ = ["FORMATS", "LabelFormatError", "Sample", "detect_format", "read_labels"]
+__all__ = ["FORMATS", "READERS", "LabelFormatError", "Reader", "Sample", "detect_format", "read_labels",
+           "reader_names"]

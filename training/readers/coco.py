@@ -7,6 +7,7 @@ import numpy as np
 
 from core.errors import LabelFormatError
 from training.readers.checks import checked_box, image_size, parse_json
+from training.readers.registry import Reader
 from training.samples import Sample
 
 
@@ -76,3 +77,14 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None) -> list[Sa
         _, iw, ih = images[ann["image_id"]]
         boxes[ann["image_id"]].append(checked_box(x, y, x + w, y + h, iw, ih, where))
     return [Sample(p, np.array(boxes[i], np.float32).reshape(-1, 4)) for i, (p, _, _) in images.items()]
+
+
+def _read(path: Path, video: Path | None = None) -> list[Sample]:
+    return read_coco(path)
+
+
+def _sniff(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() == ".json"
+
+
+READER = Reader("coco", "COCO detection JSON (images, annotations; the 'face' category)", _read, _sniff)

@@ -14,7 +14,8 @@ import numpy as np
 from core.errors import LabelFormatError
 from core.file_types import VIDEO_SUFFIXES
 from training.readers.checks import checked_box
-from training.readers.safe_xml import number, parse_xml
+from training.readers.registry import Reader
+from training.readers.safe_xml import number, parse_xml, root_summary
 from training.samples import Sample
 from training.video_frames import count_video_frames
 
@@ -160,3 +161,15 @@ def _find_video(path: Path, root) -> Path:
                 return candidate.with_suffix(suffix)
     raise LabelFormatError(f"{path}: cannot find the annotated video next to it; pass it with --video")
 
+
+def _is_cvat(path: Path, tracks: bool) -> bool:
+    if not (path.is_file() and path.suffix.lower() == ".xml"):
+        return False
+    tag, children = root_summary(path)
+    return tag == "annotations" and ("track" in children) == tracks
+
+
+IMAGES_READER = Reader("cvat-images", "CVAT for images 1.1 XML (<image> elements)",
+                       lambda path, video=None: read_cvat_images(path), lambda path: _is_cvat(path, tracks=False))
+VIDEO_READER = Reader("cvat-video", "CVAT for video 1.1 XML (<track> elements; needs the video)",
+                      lambda path, video=None: read_cvat_video(path, video), lambda path: _is_cvat(path, tracks=True))

@@ -15,6 +15,7 @@ import numpy as np
 from core.errors import LabelFormatError
 from core.file_types import is_video
 from training.readers.checks import checked_box
+from training.readers.registry import Reader, first_line
 from training.samples import Sample
 from training.video_frames import count_video_frames
 
@@ -67,3 +68,17 @@ def read_mot(path: str | Path, video: str | Path | None = None, min_score: float
         raise LabelFormatError(f"{path}: labels reach frame {last + 1} but {video} has {count} frames")
     return [Sample(Path(video), np.array(per_frame.get(f, []), np.float32).reshape(-1, 4), frame_index=f)
             for f in range(last + 1)]
+
+
+def _read(path: Path, video: Path | None = None) -> list[Sample]:
+    path = Path(path)
+    return read_mot(path / "gt" / "gt.txt" if path.is_dir() else path, video)
+
+
+def _sniff(path: Path) -> bool:
+    if path.is_dir():
+        return (path / "gt" / "gt.txt").is_file()
+    return path.suffix.lower() == ".txt" and first_line(path).count(",") >= 6
+
+
+READER = Reader("mot", "MOTChallenge text (frame,id,x,y,w,h,conf,...): the file or a sequence folder", _read, _sniff)

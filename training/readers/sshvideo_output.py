@@ -9,6 +9,7 @@ import numpy as np
 
 from core.errors import LabelFormatError
 from training.readers.checks import checked_box, image_size, parse_json
+from training.readers.registry import Reader
 from training.samples import Sample
 
 
@@ -76,3 +77,14 @@ def read_sshvideo_jsonl(path: str | Path, video: str | Path | None = None, min_s
     if not samples:
         raise LabelFormatError(f"{path}: no records")
     return samples
+
+
+def _read(path: Path, video: Path | None = None) -> list[Sample]:
+    return read_sshvideo_jsonl(path, video)
+
+
+def _sniff(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() == ".jsonl"
+
+
+READER = Reader("sshvideo", "sshvideo's own JSON Lines output (annotate or detect)", _read, _sniff)

@@ -14,7 +14,8 @@ import numpy as np
 from core.errors import LabelFormatError
 from core.file_types import IMAGE_SUFFIXES
 from training.readers.checks import checked_box
-from training.readers.safe_xml import number, parse_xml
+from training.readers.registry import Reader
+from training.readers.safe_xml import number, parse_xml, root_summary
 from training.samples import Sample
 
 
@@ -62,3 +63,17 @@ def read_voc(path: str | Path, names: set[str] | None = None) -> list[Sample]:
     if not files:
         raise LabelFormatError(f"{path}: no Pascal VOC .xml files found")
     return [read_voc_file(f, names) for f in files]
+
+
+def _read(path: Path, video: Path | None = None) -> list[Sample]:
+    path = Path(path)
+    return read_voc(path / "Annotations" if (path / "Annotations").is_dir() else path)
+
+
+def _sniff(path: Path) -> bool:
+    if path.is_dir():
+        return any(path.glob("*.xml")) or (path / "Annotations").is_dir()
+    return path.suffix.lower() == ".xml" and root_summary(path)[0] == "annotation"
+
+
+READER = Reader("voc", "Pascal VOC XML: one file, or a folder of them (or with Annotations/)", _read, _sniff)

@@ -13,6 +13,7 @@ import numpy as np
 from core.errors import LabelFormatError
 from core.file_types import IMAGE_SUFFIXES
 from training.readers.checks import checked_box
+from training.readers.registry import Reader
 from training.samples import Sample
 
 
@@ -56,3 +57,14 @@ def read_yolo(root: str | Path, face_class: int = 0) -> list[Sample]:
                                          w, h, f"{label}:{n}"))
         samples.append(Sample(image, np.array(boxes, np.float32).reshape(-1, 4)))
     return samples
+
+
+def _read(path: Path, video: Path | None = None) -> list[Sample]:
+    return read_yolo(path)
+
+
+def _sniff(path: Path) -> bool:
+    return path.is_dir() and (path / "labels").is_dir() and (path / "images").is_dir()
+
+
+READER = Reader("yolo", "YOLO txt: a folder with images/ and labels/ (class 0 = face)", _read, _sniff)
