@@ -116,18 +116,36 @@ class Detections:
         return Detections(self.boxes[keep], self.scores[keep])
 
 
+def _mps_available() -> bool:
+    """Apple-silicon GPU; ``torch.backends.mps`` is missing from some builds, hence the getattr."""
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
+
+
+def available_devices() -> list[str]:
+    """The compute devices this machine offers, as ``--device`` accepts them: "cpu", then "cuda:0",
+    "cuda:1", ... for each visible GPU, then "mps". Written once here so every front end lists the
+    same devices that ``resolve_device`` accepts."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if _mps_available():
+        devices.append("mps")
+    return devices
+
+
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """"auto" picks CUDA, then MPS, then CPU; an explicit device that is absent raises ``ValueError``."""
     if device in (None, "auto"):
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device} requested but CUDA is not available (torch {torch.__version__})")
-    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if device.type == "mps" and not _mps_available():
         raise ValueError("device mps requested but MPS is not available")
     return device
 

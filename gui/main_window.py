@@ -1,12 +1,18 @@
-"""The viewer window: source picker, playback controls, threshold, model/device, snapshot, recording."""
+"""The viewer window: source picker, playback controls, threshold, model/device, snapshot, recording.
+
+The window's thread only paints and reacts. Building a detector, opening or closing a source and
+encoding a recording run on worker objects in their own threads (``gui.workers``) and answer by
+signals; detection results arrive through a queued, coalesced signal from the detection thread (the
+newest result wins, nothing queues). So ``open_source``, ``set_weights`` and ``set_device`` return
+at once: wait on ``source_opened`` / ``source_failed`` and ``model_ready`` / ``model_failed``.
+"""
 from __future__ import annotations
 
 import logging
 import time
 from pathlib import Path
-from typing import Callable
 
-from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (
     QComboBox,
@@ -22,50 +28,110 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from core.inference import Detector
+from core.inference import Detector, available_devices
 from gui.video_view import VideoView
-from sshvideo.capture import SourceError
+from gui.workers import (
+    DetectorFactory,
+    ModelRequest,
+    ModelWorker,
+    OpenRequest,
+    RecordWorker,
+    ResultSignal,
+    SourceWorker,
+    start_in_thread,
+    stop_thread,
+)
 from sshvideo.live import LiveSession
-from sshvideo.render import draw_boxes
-from sshvideo.sources import SourceKind, list_cameras, parse_source
+from sshvideo.sources import SourceKind, list_cameras
+from sshvideo.worker import Result
 
 log = logging.getLogger(__name__)
 
-DetectorFactory = Callable[[str | None, str], Detector]  # (weights or None, device) -> Detector
+__all__ = ["SAMPLE_CLIP", "DetectorFactory", "MainWindow"]
+
 SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "sshvideo" / "samples" / "talking_head_720p.mp4"
 SLIDER_STEPS = 100
+MAX_RECORD_IN_FLIGHT = 8  # frames handed to the encoder and not written yet; beyond it frames are skipped
+THREAD_STOP_MS = 5000  # each worker's current step is bounded (open polls its cancel event, stops join ≤ 0.5 s)
 
 
 class MainWindow(QMainWindow):
-    """Emits ``frame_shown`` after painting each new result (tests wait on it) and ``ended`` with the
-    reason when the source stops."""
+    """Signals: ``frame_shown(index)`` after painting each new result, ``ended(reason)`` when the source
+    stops, ``source_opened(StreamInfo)`` / ``source_failed(message)``, ``model_ready()`` /
+    ``model_failed(message)``, ``recording_finished(path)`` / ``recording_failed(message)``."""
 
     frame_shown = pyqtSignal(int)
     ended = pyqtSignal(str)
+    source_opened = pyqtSignal(object)
+    source_failed = pyqtSignal(str)
+    model_ready = pyqtSignal()
+    model_failed = pyqtSignal(str)
+    recording_finished = pyqtSignal(str)
+    recording_failed = pyqtSignal(str)
+
+    # requests to the workers (queued: the workers live in other threads)
+    _load_model = pyqtSignal(object)
+    _open = pyqtSignal(object)
+    _close = pyqtSignal(object)
+    _record_begin = pyqtSignal(str, object)
+    _record_frame = pyqtSignal(object, float, bool)
+    _record_finish = pyqtSignal()
 
     def __init__(self, detector_factory: DetectorFactory, *, weights: str | None = None, device: str = "auto",
                  threshold: float = 0.5, camera_options: dict | None = None):
         super().__init__()
         self.setWindowTitle("sshvideo")
         self.resize(1100, 720)
-        self._factory = detector_factory
         self.weights, self.device_name = weights, device
         self.detector: Detector | None = None
         self.session: LiveSession | None = None
         self._ended_session: LiveSession | None = None  # kept after the end so its stats stay readable
         self.source_text: str | None = None
         self.recording = False
-        self.recorder = None  # created on the first recorded frame
         self.record_path: Path | None = None
         self.frames_shown = 0
+        self._last_time = 0.0
         self._seeking = False
+        self._pending_seek: float | None = None  # asked for while the file was (re)opening
+        self._open_generation = 0
+        self._open_request: OpenRequest | None = None
+        self._model_generation = 0
+        self._model_loading = False
+        self._record_in_flight = 0
+        self._shut_down = False
         self.camera_options = camera_options or {}  # size / fps / pixel_format for parse_source
         self._build_ui(threshold)
-        self._poll_timer = QTimer(self, interval=5, timeout=self._poll)
+        self._start_workers(detector_factory)
         self._status_timer = QTimer(self, interval=500, timeout=self._update_status)
-        self._poll_timer.start()
         self._status_timer.start()
-        self._load_detector()
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._shutdown)  # app.quit() with the window still open
+        self._request_model(weights, device)
+
+    def _start_workers(self, factory: DetectorFactory) -> None:
+        """One thread each for the model, the sources and the recorder; answers come back queued."""
+        self._results = ResultSignal(self)
+        self._results.ready.connect(self._drain)
+        self._model_worker = ModelWorker(factory)
+        self._model_thread = start_in_thread(self._model_worker, "sshvideo-model")
+        self._model_worker.loaded.connect(self._model_loaded)
+        self._model_worker.failed.connect(self._model_load_failed)
+        self._load_model.connect(self._model_worker.load)
+        self._source_worker = SourceWorker()
+        self._source_thread = start_in_thread(self._source_worker, "sshvideo-sources")
+        self._source_worker.opened.connect(self._source_opened)
+        self._source_worker.failed.connect(self._source_open_failed)
+        self._open.connect(self._source_worker.open)
+        self._close.connect(self._source_worker.close)
+        self._record_worker = RecordWorker()
+        self._record_thread = start_in_thread(self._record_worker, "sshvideo-recorder")
+        self._record_worker.written.connect(self._record_written)
+        self._record_worker.finished.connect(self._recording_closed)
+        self._record_worker.failed.connect(self._recording_broke)
+        self._record_begin.connect(self._record_worker.begin)
+        self._record_frame.connect(self._record_worker.write)
+        self._record_finish.connect(self._record_worker.finish)
 
     # -- UI ------------------------------------------------------------------------------------
     def _build_ui(self, threshold: float):
@@ -85,8 +151,9 @@ class MainWindow(QMainWindow):
         self.record_action = self._action(bar, "Record", "Ctrl+R", self._toggle_record_dialog)
         self._action(bar, "Weights…", "Ctrl+W", self._weights_dialog)
         self.device_box = QComboBox(self)
-        self.device_box.addItems(self._available_devices())
-        self.device_box.setCurrentText(self.device_name if self.device_name in self._available_devices() else "auto")
+        devices = ["auto", *available_devices()]
+        self.device_box.addItems(devices)
+        self.device_box.setCurrentText(self.device_name if self.device_name in devices else "auto")
         self.device_box.currentTextChanged.connect(self.set_device)
         bar.addWidget(QLabel(" Device ", self))
         bar.addWidget(self.device_box)
@@ -146,16 +213,6 @@ class MainWindow(QMainWindow):
             self.addAction(action)
         return action
 
-    @staticmethod
-    def _available_devices() -> list[str]:
-        import torch
-
-        devices = ["auto", "cpu"]
-        devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            devices.append("mps")
-        return devices
-
     def _refresh_sources(self):
         self.source_box.clear()
         self.cameras = list_cameras()
@@ -165,6 +222,7 @@ class MainWindow(QMainWindow):
             self.source_box.addItem("Sample clip", str(SAMPLE_CLIP))
         self.source_box.addItem("Open file…", "__file__")
         self.source_box.addItem("Open URL…", "__url__")
+
 
     # -- errors ------------------------------------------------------------------------------------
     def show_error(self, message: str) -> None:
@@ -177,66 +235,118 @@ class MainWindow(QMainWindow):
         self.banner.setText("")
 
     # -- model -------------------------------------------------------------------------------------
-    def _load_detector(self) -> bool:
-        try:
-            self.detector = self._factory(self.weights, self.device_name)
-        except Exception as exc:  # bad checkpoint, missing device: a message, the window stays usable
-            self.show_error(f"Model not loaded: {exc}")
-            return False
-        return True
+    def _request_model(self, weights: str | None, device: str) -> None:
+        """Ask the model thread for a detector; only the answer to the newest request is used."""
+        self._model_generation += 1
+        self._model_loading = True
+        self._load_model.emit(ModelRequest(self._model_generation, weights, device))
 
-    def set_weights(self, path: str | None) -> bool:
-        previous = self.weights
-        self.weights = path
-        if not self._load_detector():
-            self.weights = previous
-            return False
-        self._restart_source()
-        return True
+    def set_weights(self, path: str | None) -> None:
+        """Load other weights; the current model stays in use until they are ready (``model_ready``)
+        or keeps being used if they fail (``model_failed``, the reason in the banner)."""
+        self._request_model(path, self.device_name)
 
-    def set_device(self, device: str) -> bool:
-        previous = self.device_name
-        self.device_name = device
-        if not self._load_detector():
-            self.device_name = previous
-            self.device_box.blockSignals(True)
-            self.device_box.setCurrentText(previous)
-            self.device_box.blockSignals(False)
-            return False
-        self._restart_source()
-        return True
+    def set_device(self, device: str) -> None:
+        """Move to another device, as ``set_weights``; on failure the device box shows the old one again."""
+        self._request_model(self.weights, device)
+
+    def _model_loaded(self, generation: int, detector: Detector, weights: str | None, device: str) -> None:
+        if generation != self._model_generation or self._shut_down:
+            return  # superseded by a newer request
+        self._model_loading = False
+        self.detector, self.weights, self.device_name = detector, weights, device
+        self._show_device(device)
+        if self.banner.text().startswith("Model not loaded"):
+            self.clear_error()
+        self.model_ready.emit()
+        self._restart_source()  # the new model takes over the source (or opens the one that waited)
+
+    def _model_load_failed(self, generation: int, message: str) -> None:
+        if generation != self._model_generation or self._shut_down:
+            return
+        self._model_loading = False
+        self._show_device(self.device_name)
+        self.show_error(f"Model not loaded: {message}")
+        if self.detector is None:
+            self.view.clear("No model loaded: choose weights (Ctrl+W).")
+        self.model_failed.emit(message)
+
+    def _show_device(self, device: str) -> None:
+        self.device_box.blockSignals(True)
+        self.device_box.setCurrentText(device)
+        self.device_box.blockSignals(False)
 
     # -- source ------------------------------------------------------------------------------------
     def open_source(self, text: str) -> bool:
-        """Open a camera index/name, file or URL; on failure show why and keep the window usable."""
+        """Start opening a camera index/name, file or URL and return at once.
+
+        ``source_opened`` follows when the first frame is decoded, ``source_failed`` (reason in the
+        banner) otherwise. A newer call supersedes an open still under way: that one is cancelled,
+        and closed if it answers anyway. While the model is loading, the source opens once it is
+        ready. Returns False only when nothing can be opened: no model and none loading.
+        """
         self.close_source()
         self.source_text = text
         if self.detector is None:
+            if self._model_loading:
+                self.view.clear(f"Loading the model… then {text}")
+                return True
             self.view.clear("No model loaded: choose weights (Ctrl+W).")
             return False
-        try:
-            spec = parse_source(text, **self.camera_options)
-            session = LiveSession(spec, self.detector)
-            session.start()
-        except (SourceError, ValueError) as exc:
-            self.view.clear(f"Cannot open {text}")
-            self.show_error(str(exc))
-            if self.isVisible():
-                self.source_box.showPopup()  # offer another source right away
-            return False
+        self._open_generation += 1
+        self._open_request = OpenRequest(self._open_generation, text, self.detector, dict(self.camera_options),
+                                         self._results.notify)
+        self.view.clear(f"Opening {text}…")
+        self._open.emit(self._open_request)
+        return True
+
+    def _cancel_open(self) -> None:
+        """Abandon an open under way: its worker gives up soon; an answer that still comes is closed."""
+        if self._open_request is not None:
+            self._open_request.cancel.set()
+            self._open_request = None
+        self._open_generation += 1
+
+    def _source_opened(self, generation: int, session: LiveSession) -> None:
+        if generation != self._open_generation or self._shut_down:
+            self._discard(session)  # a stale answer: the user has moved on
+            return
+        self._open_request = None
         self.session = session
         self.clear_error()
         self.play_action.setText("Pause")
-        is_file = spec.kind is SourceKind.FILE
-        self.seek_slider.setEnabled(is_file and bool(session.info.duration))
+        self.seek_slider.setEnabled(session.spec.kind is SourceKind.FILE and bool(session.info.duration))
         self.view.message = ""
-        return True
+        if self._pending_seek is not None:
+            session.seek(self._pending_seek)
+            self._pending_seek = None
+        self.source_opened.emit(session.info)
+        self._drain()  # a result may have arrived before the session was ours
+
+    def _source_open_failed(self, generation: int, message: str) -> None:
+        if generation != self._open_generation or self._shut_down:
+            return
+        self._open_request = None
+        self.view.clear(f"Cannot open {self.source_text}")
+        self.show_error(message)
+        if self.isVisible():
+            self.source_box.showPopup()  # offer another source right away
+        self.source_failed.emit(message)
+
+    def _discard(self, session: LiveSession) -> None:
+        """Close a session on the source thread (the window does not wait for its threads to join)."""
+        if self._source_thread.isRunning():
+            self._close.emit(session)
+        else:  # shutting down: the worker's ``stop_all`` has run or will not run again
+            session.stop(timeout=0.2)
 
     def close_source(self) -> None:
         self.stop_recording()
+        self._cancel_open()
+        self._pending_seek = None
         if self.session is not None:
-            self.session.stop(timeout=0.5)
-            self.session = None
+            session, self.session = self.session, None
+            self._discard(session)
 
     def _restart_source(self):
         if self.source_text is not None:
@@ -270,7 +380,7 @@ class MainWindow(QMainWindow):
     # -- playback ----------------------------------------------------------------------------------
     def toggle_pause(self):
         if self.session is None:
-            if self.source_text:
+            if self.source_text and self._open_request is None:
                 self.open_source(self.source_text)
             return
         if self.session.ended is not None and self.session.spec.kind is SourceKind.FILE:
@@ -281,14 +391,21 @@ class MainWindow(QMainWindow):
         self.play_action.setText("Play" if paused else "Pause")
 
     def seek(self, seconds: float) -> None:
-        if self.session is not None and self.session.spec.kind is SourceKind.FILE:
-            if self.session.ended is not None:
-                self.open_source(self.source_text)
-            self.session.seek(seconds)
+        """Files only. A file that has ended is reopened and the seek applied once it is open."""
+        if self.session is None:
+            if self._open_request is not None:
+                self._pending_seek = seconds
+            return
+        if self.session.spec.kind is not SourceKind.FILE:
+            return
+        if self.session.ended is not None:
+            self.open_source(self.source_text)
+            self._pending_seek = seconds
+            return
+        self.session.seek(seconds)
 
     def seek_relative(self, delta: float) -> None:
-        frame_time = getattr(self, "_last_time", 0.0)
-        self.seek(max(0.0, frame_time + delta))
+        self.seek(max(0.0, self._last_time + delta))
 
     def _seek_released(self):
         self._seeking = False
@@ -304,37 +421,47 @@ class MainWindow(QMainWindow):
         self.view.update()
 
     # -- frames ------------------------------------------------------------------------------------
-    def _poll(self):
+    def _drain(self) -> None:
+        """Woken by the detection thread: paint the newest result, or handle the end of the source."""
+        self._results.taken()
         if self.session is None:
             return
         result = self.session.poll()
         if result is not None:
-            self._last_time = result.frame.time
-            self.view.set_frame(result.frame.image, result.detections)
-            self.frames_shown += 1
-            if self.recording:
-                self._record(result)
-            info = self.session.info
-            if info and info.duration and not self._seeking:
-                self.seek_slider.blockSignals(True)
-                self.seek_slider.setValue(int(1000 * min(1.0, (result.frame.time - info.start_time) / info.duration)))
-                self.seek_slider.blockSignals(False)
-            self.time_label.setText(f"{int(result.frame.time // 60):02d}:{result.frame.time % 60:05.2f}")
-            self.frame_shown.emit(result.frame.index)
+            self._show(result)
+            if self.session is not None and self.session.results.closed is not None:
+                self._results.notify()  # its end was announced with this frame: come back for it
         elif self.session.ended is not None:
-            end = self.session.ended
-            if end.error is not None:
-                self.show_error(str(end.error))
-            elif self.session.spec.kind is SourceKind.FILE:
-                self.status.showMessage("End of file: press Space to play again", 5000)
-            else:
-                self.show_error(f"{self.session.spec.label}: {end.reason}")
-            self.stop_recording()
-            self.play_action.setText("Play")
-            session, self.session = self.session, None
-            session.stop(timeout=0.5)
-            self._ended_session = session
-            self.ended.emit(end.reason)
+            self._source_ended()
+
+    def _show(self, result: Result) -> None:
+        self._last_time = result.frame.time
+        self.view.set_frame(result.frame.image, result.detections)
+        self.frames_shown += 1
+        if self.recording:
+            self._send_to_recorder(result)
+        info = self.session.info
+        if info and info.duration and not self._seeking:
+            self.seek_slider.blockSignals(True)
+            self.seek_slider.setValue(int(1000 * min(1.0, (result.frame.time - info.start_time) / info.duration)))
+            self.seek_slider.blockSignals(False)
+        self.time_label.setText(f"{int(result.frame.time // 60):02d}:{result.frame.time % 60:05.2f}")
+        self.frame_shown.emit(result.frame.index)
+
+    def _source_ended(self) -> None:
+        end = self.session.ended
+        if end.error is not None:
+            self.show_error(str(end.error))
+        elif self.session.spec.kind is SourceKind.FILE:
+            self.status.showMessage("End of file: press Space to play again", 5000)
+        else:
+            self.show_error(f"{self.session.spec.label}: {end.reason}")
+        self.stop_recording()
+        self.play_action.setText("Play")
+        session, self.session = self.session, None
+        self._discard(session)
+        self._ended_session = session
+        self.ended.emit(end.reason)
 
     def current_or_last_session(self) -> LiveSession | None:
         """The playing session, else the one that ended last (its stats stay readable), else None."""
@@ -344,7 +471,8 @@ class MainWindow(QMainWindow):
         session = self.current_or_last_session()
         device = self.detector.runs_on if self.detector else "-"
         if session is None or session.info is None:
-            self.status_label.setText(f"no source   device {device}")
+            state = "loading the model" if self._model_loading else "opening" if self._open_request else "no source"
+            self.status_label.setText(f"{state}   device {device}")
             return
         s, info = session.stats(), session.info
         rec = "   ● REC" if self.recording else ""
@@ -374,36 +502,45 @@ class MainWindow(QMainWindow):
                 self.show_error(str(exc))
 
     def start_recording(self, path: str | Path) -> None:
+        """Record the shown frames with their boxes (encoded on the recorder thread)."""
         if self.session is None or self.session.info is None:
             raise RuntimeError("nothing to record: no source is open")
+        self.stop_recording()
         self.record_path = Path(path)
         self.recording = True
+        self._record_begin.emit(str(self.record_path), self.session.info)
         self.record_action.setText("Stop recording")
 
-    def _record(self, result):
-        from sshvideo.video_writer import VideoWriter
+    def _send_to_recorder(self, result: Result) -> None:
+        """Skip the frame when the encoder is behind, rather than queue frames without bound."""
+        if self._record_in_flight >= MAX_RECORD_IN_FLIGHT:
+            log.debug("recorder behind: frame %d not recorded", result.frame.index)
+            return
+        self._record_in_flight += 1
+        self._record_frame.emit(result, self.view.threshold, self.view.show_scores)
 
-        try:
-            if self.recorder is None:  # timestamps count from the first recorded frame: it is at 0 s
-                self.recorder = VideoWriter(self.record_path, self.session.info, shift=result.frame.time)
-            self.recorder.write(draw_boxes(result.frame.image, result.detections.above(self.view.threshold),
-                                           self.view.show_scores), result.frame.time)
-        except Exception as exc:  # disk full, encoder failure: stop recording, keep viewing
-            self.show_error(f"recording stopped: {exc}")
-            self.stop_recording()
+    def _record_written(self) -> None:
+        self._record_in_flight = max(0, self._record_in_flight - 1)
 
     def stop_recording(self) -> None:
+        """Ask the recorder to close the file; ``recording_finished`` follows once it is complete."""
         if not self.recording:
             return
         self.recording = False
         self.record_action.setText("Record")
-        recorder, self.recorder = self.recorder, None
-        if recorder is not None:
-            try:
-                recorder.close()
-                self.status.showMessage(f"recorded {self.record_path}", 4000)
-            except Exception as exc:  # a file that cannot be finalised is reported, not raised into Qt
-                self.show_error(f"recording failed: {exc}")
+        self._record_finish.emit()
+
+    def _recording_closed(self, path: str) -> None:
+        if path:
+            self.status.showMessage(f"recorded {path}", 4000)
+        self.recording_finished.emit(path)
+
+    def _recording_broke(self, message: str) -> None:
+        self.show_error(message)
+        if self.recording:
+            self.recording = False
+            self.record_action.setText("Record")
+        self.recording_failed.emit(message)
 
     def _toggle_record_dialog(self):
         if self.recording:
@@ -414,11 +551,31 @@ class MainWindow(QMainWindow):
         if path:
             try:
                 self.start_recording(path)
-            except Exception as exc:
+            except RuntimeError as exc:
                 self.show_error(str(exc))
 
+    # -- shutdown ----------------------------------------------------------------------------------
     def closeEvent(self, event):
-        self._poll_timer.stop()
-        self._status_timer.stop()
-        self.close_source()
+        self._shutdown()
         super().closeEvent(event)
+
+    def _shutdown(self) -> None:
+        """Stop every thread this window started, once; bounded because each worker step is bounded.
+
+        The recorder is finished after its thread has stopped (frames still queued for it are
+        dropped, what was written is finalised); the source worker then stops every session it
+        started, including one whose "opened" answer had not reached the window yet. A model load
+        under way is waited for: a ``QThread`` must not be destroyed while it runs.
+        """
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._status_timer.stop()
+        self._cancel_open()
+        recording, self.recording = self.recording, False
+        self.session = None
+        for thread in (self._source_thread, self._record_thread, self._model_thread):
+            stop_thread(thread, THREAD_STOP_MS)
+        if recording:
+            self._record_worker.finish()
+        self._source_worker.stop_all()

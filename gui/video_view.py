@@ -109,6 +109,3 @@ class VideoView(QWidget):
         finally:
             painter.end()
         return image
-
-    def current_frame(self) -> np.ndarray | None:
-        return self._frame

@@ -1,8 +1,12 @@
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
+from conftest import REPO
 
 from gui.app import has_display
 
@@ -31,7 +35,45 @@ def test_view_with_the_offscreen_platform_plays_once_and_exits(tmp_path, clip_fa
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run([sys.executable, "-m", "sshvideo.cli", "view", str(clip), "--weights",
                            str(random_lite_checkpoint), "--backend", "torch"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "frames shown" in done.stdout
     assert (tmp_path / "sshvideo_view_snapshot.png").stat().st_size > 0
+
+
+def test_ctrl_c_runs_the_handler_from_the_event_loop_without_keyboard_interrupt(qtbot):
+    from PyQt6.QtWidgets import QApplication
+
+    from gui.app import CtrlC
+
+    calls = []
+    with CtrlC(lambda: calls.append("stop")) as ctrl_c:
+        os.kill(os.getpid(), signal.SIGINT)  # handled by our handler: no KeyboardInterrupt here
+        qtbot.waitUntil(lambda: calls == ["stop"], timeout=2000)
+    assert ctrl_c.interrupted
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert QApplication.instance() is not None
+
+
+def test_ctrl_c_closes_the_viewer_with_exit_code_130_and_no_traceback(tmp_path, random_lite_checkpoint):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONUNBUFFERED": "1"}
+    script = ("import sys; from gui.app import run_viewer; "
+              f"sys.exit(run_viewer('lavfi:testsrc2=size=160x120:rate=10', weights={str(random_lite_checkpoint)!r}, "
+              "backend='torch'))")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(120, proc.kill)  # the first line comes after torch's import: slow on a busy machine
+    watchdog.start()
+    try:
+        assert "playing offscreen" in proc.stdout.readline()  # printed just before the event loop starts
+        time.sleep(0.5)
+        t0 = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        watchdog.cancel()
+        proc.kill()
+    print(f"exited {time.perf_counter() - t0:.1f} s after SIGINT")
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and "interrupted" in err
+    assert "QThread: Destroyed" not in err

@@ -42,7 +42,7 @@ def greenish(c):
 
 def test_shows_frames_with_score_coloured_boxes_and_threshold_slider(qtbot, window, clip_factory):
     clip = clip_factory(frames=60, size=(320, 240), fps=20)
-    assert window.open_source(str(clip))
+    assert window.open_source(str(clip))  # returns at once: the model may still be loading
     with qtbot.waitSignal(window.frame_shown, timeout=10000):
         pass
     qtbot.wait(50)
@@ -78,7 +78,9 @@ def test_pause_seek_snapshot_and_record(qtbot, window, clip_factory, tmp_path):
 
     image = QImage(str(snap))
     assert (image.width(), image.height()) == (320, 240) and count_colour(image, greenish) > 10
-    window.stop_recording()
+    with qtbot.waitSignal(window.recording_finished, timeout=10000) as finished:
+        window.stop_recording()
+    assert finished.args == [str(tmp_path / "rec.mp4")]
     with av.open(str(tmp_path / "rec.mp4")) as c:
         times = [f.time for f in c.decode(video=0)]
     assert len(times) >= 3 and times[0] < 0.2  # the recording starts at 0 s, not at the clip position
@@ -87,11 +89,15 @@ def test_pause_seek_snapshot_and_record(qtbot, window, clip_factory, tmp_path):
 def test_errors_show_in_the_window_and_it_stays_usable(qtbot, window, tmp_path, clip_factory):
     bad = tmp_path / "broken.mp4"
     bad.write_text("not a video")
-    assert not window.open_source(str(bad))
+    with qtbot.waitSignal(window.source_failed, timeout=10000):
+        window.open_source(str(bad))
     assert window.banner.isVisible() and "broken.mp4" in window.banner.text()
-    assert not window.set_weights(str(tmp_path / "missing.pt"))
+    with qtbot.waitSignal(window.model_failed, timeout=10000):
+        window.set_weights(str(tmp_path / "missing.pt"))
     assert "checkpoint not found" in window.banner.text()
-    assert window.open_source(str(clip_factory(frames=10)))  # still works afterwards
+    assert window.detector is not None and window.weights is None  # the working model stays
+    with qtbot.waitSignal(window.source_opened, timeout=10000):
+        assert window.open_source(str(clip_factory(frames=10)))  # still works afterwards
     assert not window.banner.isVisible()
     with qtbot.waitSignal(window.ended, timeout=15000) as blocker:
         pass
