@@ -266,7 +266,7 @@ def test_every_registered_reader_reads_and_recognises_a_valid_file_of_its_format
 
 
 def test_a_reader_added_to_the_registry_is_read_and_detected(tmp_path, monkeypatch):
-    import training.readers as readers
+    from training import readers
     from training.readers.registry import Reader
 
     path = tmp_path / "faces.csv"
