@@ -369,3 +369,15 @@ def test_xml_with_an_external_entity_is_refused(tmp_path):
 
 def test_every_refusal_here_is_the_projects_own_error():
     assert issubclass(LabelFormatError, SshvideoError) and issubclass(CheckpointError, SshvideoError)
+
+
+def test_label_file_naming_an_image_too_long_for_the_os_is_refused_with_a_message(tmp_path):
+    """Found by the property layer: Path.is_file() raises OSError (ENAMETOOLONG) for such names."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels.txt").write_text("[" * 5000 + "e/a.jpg\n0\n0 0 0 0 0 0 0 0 0 0\n")
+    with pytest.raises(LabelFormatError, match="labels.txt:1: image not found"):
+        read_labels(f"wider={tmp_path}")
+    voc = tmp_path / "long.xml"
+    voc.write_text(f"<annotation><filename>{'x' * 5000}.jpg</filename></annotation>")
+    with pytest.raises(LabelFormatError, match="long.xml: image"):
+        read_labels(f"voc={voc}")

@@ -18,6 +18,13 @@ from core.errors import LabelFormatError
 from training.samples import Sample
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name the OS refuses (too long, ...) is not a file
+        return False
+
+
 def read_wider_labels(labels: str | Path, images_dir: str | Path, *, drop_invalid: bool = False,
                       require_images: bool = True) -> list[Sample]:
     """Parse a WIDER bbx_gt file into samples whose sources live under ``images_dir``."""
@@ -64,7 +71,7 @@ def read_wider_labels(labels: str | Path, images_dir: str | Path, *, drop_invali
             boxes.append((x1, y1, x1 + w, y1 + h))
             invalid.append(is_invalid)
         path = images_dir / name
-        if require_images and not path.is_file():
+        if require_images and not _is_file(path):
             raise LabelFormatError(f"{labels}:{i + 1}: image not found: {path}")
         samples.append(Sample(path, np.array(boxes, dtype=np.float32).reshape(-1, 4),
                               invalid=np.array(invalid, dtype=bool)))

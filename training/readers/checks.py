@@ -57,3 +57,12 @@ def image_size(value, where: str, name: str) -> float | None:
     if not math.isfinite(size) or size < 0:
         raise LabelFormatError(f"{where}: {name!r} must be a positive finite number, got {value!r:.40}")
     return size or None
+
+
+def is_file(path) -> bool:
+    """``Path.is_file`` for names taken from a label file: a name the OS refuses (too long, ...) is
+    simply not a file, rather than an ``OSError``."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False

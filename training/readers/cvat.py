@@ -13,7 +13,7 @@ import numpy as np
 
 from core.errors import LabelFormatError
 from core.file_types import VIDEO_SUFFIXES
-from training.readers.checks import checked_box
+from training.readers.checks import checked_box, is_file
 from training.readers.registry import Reader
 from training.readers.safe_xml import number, parse_xml, root_summary
 from training.samples import Sample
@@ -154,10 +154,10 @@ def _find_video(path: Path, root) -> Path:
         if not name:
             continue
         candidate = path.parent / Path(name).name
-        if candidate.is_file() and candidate.suffix:
+        if is_file(candidate) and candidate.suffix:
             return candidate
         for suffix in VIDEO_SUFFIXES:
-            if candidate.with_suffix(suffix).is_file():
+            if is_file(candidate.with_suffix(suffix)):
                 return candidate.with_suffix(suffix)
     raise LabelFormatError(f"{path}: cannot find the annotated video next to it; pass it with --video")
 

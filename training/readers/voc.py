@@ -13,7 +13,7 @@ import numpy as np
 
 from core.errors import LabelFormatError
 from core.file_types import IMAGE_SUFFIXES
-from training.readers.checks import checked_box
+from training.readers.checks import checked_box, is_file
 from training.readers.registry import Reader
 from training.readers.safe_xml import number, parse_xml, root_summary
 from training.samples import Sample
@@ -26,7 +26,7 @@ def _find_image(xml: Path, filename: str) -> Path:
     candidates = [filename] + [xml.stem + s for s in IMAGE_SUFFIXES + tuple(s.upper() for s in IMAGE_SUFFIXES)]
     for name in candidates:
         for folder in folders:
-            if (folder / name).is_file():
+            if is_file(folder / name):
                 return folder / name
     raise LabelFormatError(f"{xml}: image {filename!r} (or {xml.stem}.jpg/.png) not found next to it, "
                            f"in ../JPEGImages or ../images")
