@@ -41,6 +41,12 @@ def grid_anchors(sizes: tuple[int, ...], stride: int, height: int, width: int,
     base = cell_anchors(sizes, dtype, device)  # (A, 4)
     shift_x = torch.arange(width, dtype=dtype, device=device) * stride
     shift_y = torch.arange(height, dtype=dtype, device=device) * stride
+    return shifted_anchors(base, shift_x, shift_y)
+
+
+def shifted_anchors(base: torch.Tensor, shift_x: torch.Tensor, shift_y: torch.Tensor) -> torch.Tensor:
+    """The cell anchors ``base`` (A, 4) moved to every cell: shifts (W,) and (H,) in input pixels ->
+    Tensor[H·W·A, 4], index (y·W + x)·A + a (``core.export`` builds the shifts inside a traced graph)."""
     sy, sx = torch.meshgrid(shift_y, shift_x, indexing="ij")
     shifts = torch.stack([sx, sy, sx, sy], dim=-1).reshape(-1, 1, 4)  # (H·W, 1, 4)
     return (shifts + base.reshape(1, -1, 4)).reshape(-1, 4)
