@@ -23,13 +23,13 @@ from pathlib import Path
 
 from common import (
     GT,
-    PEERS,
     VAL,
     format_times,
     interleaved_timing,
     markdown_table,
     ours_key,
     pin_threads,
+    prepared_peers,
 )
 
 PEER_NAMES = ["yunet", "retinaface_mnet025", "ulfd_rfb640", "ulfd_rfb320"]
@@ -70,7 +70,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     pin_threads(args.threads)
 
-    from sshvideo.models import default_weights, load_detector
+    from core.weights import default_weights
+    from sshvideo.models import load_detector
     from training.evaluate import format_wider_file, predict_wider_images
     from training.wider_eval import image_keys_in
 
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
         if not args.skip_peers:
             for name in PEER_NAMES:
                 out = Path(tmp) / name
-                proc = subprocess.run([sys.executable, str(PEERS / "run_peer.py"), "--detector", name, "--images",
+                proc = subprocess.run([sys.executable, str(prepared_peers() / "run_peer.py"), "--detector", name, "--images",
                                        str(VAL / "images"), "--out", str(out), "--threads", str(args.threads)],
                                       capture_output=True, text=True)
                 if proc.returncode:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import subprocess
@@ -17,14 +18,18 @@ SHARED_PEERS = SHARED / "peers"
 PEER_CACHE = Path.home() / ".cache" / "sshvideo-bench" / "peers"
 
 
+@functools.cache
 def prepared_peers() -> Path:
-    """The peers' folder with its derived ONNX files (ULFD without initializer inputs).
+    """The peers' folder with its derived ONNX files (ULFD without initializer inputs), prepared on
+    first use (never at import: a script that only times our model copies and runs nothing).
 
     ``../shared/peers`` may be read-only, so it is copied once to a cache folder where the peers' own
     tools derive the files (needs ``pip install onnx onnxruntime``: the ``bench`` extra).
     """
     import shutil
 
+    if not SHARED_PEERS.is_dir():
+        return SHARED_PEERS
     derived = ["ulfd_version-RFB-320", "ulfd_version-RFB-640", "ulfd_version-slim-320"]
     if all((SHARED_PEERS / "weights" / f"{d}_noinit.onnx").is_file() for d in derived):
         return SHARED_PEERS
@@ -37,7 +42,6 @@ def prepared_peers() -> Path:
     return PEER_CACHE
 
 
-PEERS = prepared_peers() if SHARED_PEERS.is_dir() else SHARED_PEERS
 TEST_IMAGE = SHARED_PEERS / "test_images" / "ulfd_1.jpg"  # the image the peers' README times
 VAL = SHARED / "data" / "wider" / "val"
 GT = SHARED / "data" / "wider" / "eval_gt"
@@ -99,7 +103,7 @@ def test_frame_rgb(width: int = 640, height: int = 480) -> np.ndarray:
 
 def peer_timing(detector: str, size: str = "640x480", threads: int = 2) -> dict | None:
     """Run the peers' own timing mode in a subprocess (so its thread pinning happens before imports)."""
-    runner = PEERS / "run_peer.py"
+    runner = prepared_peers() / "run_peer.py"
     if not runner.is_file():
         return None
     proc = subprocess.run([sys.executable, str(runner), "--detector", detector, "--time", "--size", size,
@@ -172,7 +176,8 @@ def conv_macs(model, height: int, width: int) -> float:
             total[0] += output.numel() // output.shape[0] * module.in_channels // module.groups \
                 * module.kernel_size[0] * module.kernel_size[1]
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    convolutions = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)  # siblings: neither subclasses the other
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, convolutions)]
     with torch.no_grad():
         model(torch.zeros(1, 3, height, width))
     for h in handles:
@@ -189,7 +194,7 @@ class PeerDetector:
 
         import torch
 
-        spec = importlib.util.spec_from_file_location("run_peer", PEERS / "run_peer.py")
+        spec = importlib.util.spec_from_file_location("run_peer", prepared_peers() / "run_peer.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         self._impl = module.build(name, threads, score)

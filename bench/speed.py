@@ -17,7 +17,6 @@ import argparse
 import sys
 
 from common import (
-    PEERS,
     busy_cores,
     conv_macs,
     format_times,
@@ -27,6 +26,7 @@ from common import (
     median_ms,
     ours_key,
     pin_threads,
+    prepared_peers,
     test_frame_rgb,
 )
 
@@ -87,7 +87,7 @@ def run(args) -> int:
 
     from core import model_config
     from core.model import build_ssh
-    from sshvideo.models import default_weights
+    from core.weights import default_weights
 
     weights = args.weights or default_weights()
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -113,7 +113,7 @@ def run(args) -> int:
           f"light model weights: {weights or 'random init'}")
     print(markdown_table(["model", "device / backend", "input", "GMAC", "GMAC (ref.)", "forward ms",
                           "end-to-end ms", "GFLOP/s", "paper ms / ours"], rows))
-    if not PEERS.is_dir():
+    if not prepared_peers().is_dir():
         print("peers not found; skipping the comparison", file=sys.stderr)
         return 0
     times = interleaved_timing(weights, PEER_NAMES, args.threads, args.rounds, backends=CPU_BACKENDS)

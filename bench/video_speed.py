@@ -37,10 +37,10 @@ def decode_all(end: float | None):
 def measure(name: str, detector, end: float | None, out_dir: Path):
     from sshvideo.annotate import AnnotateOptions, annotate_file
     from sshvideo.inputs import InputFile
-    from sshvideo.render import RenderMode, render
+    from sshvideo.render import render
     from sshvideo.video_writer import VideoWriter
 
-    opts = AnnotateOptions(out_dir / name, ("jsonl",), RenderMode.BOXES, threshold=0.5, end=end, batch=1)
+    opts = AnnotateOptions(out_dir / name, ("jsonl",), "boxes", threshold=0.5, end=end, batch=1)
     report = annotate_file(detector, InputFile(CLIP_720P, Path(CLIP_720P.name)), opts)
     if report.failed:
         raise RuntimeError(report.status)
@@ -51,7 +51,7 @@ def measure(name: str, detector, end: float | None, out_dir: Path):
     t0 = time.perf_counter()
     writer = VideoWriter(out_dir / f"{name}_encode_only.mp4", info)
     for f, d in zip(frames, dets):
-        writer.write(render(f.image, d, RenderMode.BOXES), f.time)
+        writer.write(render(f.image, d, "boxes"), f.time)
     writer.close()
     t_encode = time.perf_counter() - t0
     total = t_decode + t_detect + t_encode

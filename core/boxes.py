@@ -26,9 +26,3 @@ def box_iou_inclusive(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     union = box_area_inclusive(a)[:, None] + box_area_inclusive(b)[None, :] - inter
     return inter / union.clamp(min=1e-9)
 
-
-def clip_boxes(boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Clip Tensor[..., 4] xyxy to [0, width - 1] × [0, height - 1] (original code's rule)."""
-    x = boxes[..., 0::2].clamp(0, width - 1)
-    y = boxes[..., 1::2].clamp(0, height - 1)
-    return torch.stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], dim=-1)

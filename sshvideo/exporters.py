@@ -6,38 +6,39 @@ Each writer streams to a temporary file next to its target and renames it on ``c
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from core.atomic import current_umask
+from core.atomic import AtomicTextFile
 from core.inference import Detections
 
-FORMATS = ("jsonl", "csv", "mot", "cvat")
-SUFFIXES = {"jsonl": ".jsonl", "csv": ".csv", "mot": ".mot.txt", "cvat": ".cvat.xml"}
+
+def face_records(dets: Detections) -> list[dict]:
+    """``[{"box": [x1, y1, x2, y2], "score"}]`` rounded to 0.01 px and 1e-5: the face record of every
+    JSON output (annotate's JSON Lines, detect's detections.jsonl)."""
+    return [{"box": [round(float(v), 2) for v in box], "score": round(float(score), 5)}
+            for box, score in zip(dets.boxes, dets.scores)]
 
 
 class _AtomicTextWriter:
+    """A detection writer streaming into an ``AtomicTextFile``; subclasses set ``suffix`` (the output
+    name's ending) and write their header in ``__init__``, rows in ``add`` and a footer in ``_finish``."""
+
+    suffix: str
+
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent)
-        self._tmp = Path(tmp)
-        os.chmod(self._tmp, 0o666 & ~current_umask())
-        self._fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self._file = AtomicTextFile(path)
+        self.path = self._file.path
 
     def write(self, text: str) -> None:
-        self._fh.write(text)
+        self._file.write(text)
 
     def close(self) -> None:
         self._finish()
-        self._fh.close()
-        os.replace(self._tmp, self.path)
+        self._file.commit()
 
     def abort(self) -> None:
-        self._fh.close()
-        self._tmp.unlink(missing_ok=True)
+        self._file.abort()
 
     def _finish(self) -> None:
         """Subclasses write their footer here."""
@@ -47,18 +48,20 @@ class JsonlWriter(_AtomicTextWriter):
     """First line: ``{"sshvideo": "detections", "version": 1, "source", "width", "height", "fps"}``; then one
     ``{"frame", "time", "faces": [{"box": [x1, y1, x2, y2], "score"}]}`` line per frame."""
 
+    suffix = ".jsonl"
+
     def __init__(self, path, meta: dict):
         super().__init__(path)
         self.write(json.dumps({"sshvideo": "detections", "version": 1, **meta}) + "\n")
 
     def add(self, index: int, time: float, dets: Detections) -> None:
-        faces = [{"box": [round(float(v), 2) for v in b], "score": round(float(s), 5)}
-                 for b, s in zip(dets.boxes, dets.scores)]
-        self.write(json.dumps({"frame": index, "time": round(time, 6), "faces": faces}) + "\n")
+        self.write(json.dumps({"frame": index, "time": round(time, 6), "faces": face_records(dets)}) + "\n")
 
 
 class CsvWriter(_AtomicTextWriter):
     """``frame,time,x1,y1,x2,y2,score``: one row per face."""
+
+    suffix = ".csv"
 
     def __init__(self, path, meta: dict):
         super().__init__(path)
@@ -72,6 +75,8 @@ class CsvWriter(_AtomicTextWriter):
 class MotWriter(_AtomicTextWriter):
     """MOT 1.1 detections: ``frame,id,x,y,w,h,conf,-1,-1,-1`` with 1-based frames and id -1 (untracked)."""
 
+    suffix = ".mot.txt"
+
     def __init__(self, path, meta: dict):
         super().__init__(path)
 
@@ -83,6 +88,8 @@ class MotWriter(_AtomicTextWriter):
 class CvatVideoWriter(_AtomicTextWriter):
     """CVAT for video 1.1: each detection is a one-frame track (a keyframe box, then ``outside="1"`` on
     the next frame), label "face" with a ``score`` attribute, so it opens in CVAT for correction."""
+
+    suffix = ".cvat.xml"
 
     def __init__(self, path, meta: dict):
         super().__init__(path)
@@ -114,12 +121,16 @@ class CvatVideoWriter(_AtomicTextWriter):
         self.write("</annotations>\n")
 
 
-WRITERS = {"jsonl": JsonlWriter, "csv": CsvWriter, "mot": MotWriter, "cvat": CvatVideoWriter}
+# ``annotate --format NAME``: a writer class per format, ``cls(path, meta)``, then ``add(frame index,
+# time, detections)`` per frame and ``close()`` (or ``abort()``); ``cls.suffix`` ends the output's name.
+WRITERS: dict[str, type[_AtomicTextWriter]] = {"jsonl": JsonlWriter, "csv": CsvWriter, "mot": MotWriter,
+                                               "cvat": CvatVideoWriter}
 
 
-def parse_formats(text: str) -> list[str]:
-    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+def parse_formats(text: str) -> tuple[str, ...]:
+    """"jsonl,csv" -> ("jsonl", "csv"); raises ValueError naming unknown formats."""
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
     unknown = [f for f in formats if f not in WRITERS]
     if unknown or not formats:
-        raise ValueError(f"unknown --format {', '.join(unknown) or text!r}; choose from {', '.join(FORMATS)}")
+        raise ValueError(f"unknown format {', '.join(unknown) or repr(text)}; choose from {', '.join(WRITERS)}")
     return formats

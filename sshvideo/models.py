@@ -1,39 +1,34 @@
 """Finding and loading the detector: the embedded default model or a user checkpoint."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from core.checkpoint import CheckpointError
 from core.errors import UserError
 from core.inference import Detector
-
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "core" / "weights"
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "ssh_lite_wider.pt"
-
-
-def default_weights() -> Path | None:
-    """The embedded default checkpoint, or None if this installation has none."""
-    return DEFAULT_WEIGHTS if DEFAULT_WEIGHTS.is_file() else None
+from core.weights import default_weights
+from training.arg_types import detection_size
 
 
-def parse_size(text: str | None) -> tuple[int | None, int | None] | None:
-    """"SHORT:MAX" -> (short, max); "native" or "0:MAX" keeps the native size (capped by MAX)."""
-    if text is None:
-        return None
-    if text == "native":
-        return None, None
+def parse_size(size: str | tuple[int | None, int | None] | None) -> tuple[int | None, int | None] | None:
+    """"SHORT:MAX" -> (short, max); "native" or "0:MAX" keeps the native size (capped by MAX); a parsed
+    tuple passes through."""
+    if size is None or isinstance(size, tuple):
+        return size
     try:
-        short, long = (int(v) for v in text.split(":"))
-    except ValueError:
-        raise UserError(f"--size must be SHORT:MAX (e.g. 1200:1600) or 'native', got {text!r}") from None
-    if short < 0 or long < 0:
-        raise UserError(f"--size values must be positive, got {text!r}")
-    return (short or None), (long or None)
+        return detection_size(size)
+    except argparse.ArgumentTypeError as exc:
+        raise UserError(f"--size {exc}") from None
 
 
 def load_detector(weights: str | Path | None, *, device: str = "auto", threshold: float | None = None,
-                  size: str | None = None, pyramid: bool = False, backend: str = "auto") -> Detector:
-    """Build a Detector for the CLI/GUI; every failure is a ``UserError`` with a clear message."""
+                  size: str | tuple[int | None, int | None] | None = None, pyramid: bool = False,
+                  backend: str = "auto") -> Detector:
+    """Build a Detector for the CLI/GUI; every failure is a ``UserError`` with a clear message.
+
+    ``size``: "SHORT:MAX", "native" or its parsed tuple (``training.arg_types.detection_size``); None
+    keeps the checkpoint's own setting."""
     if weights is None:
         weights = default_weights()
         if weights is None:

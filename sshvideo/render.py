@@ -1,21 +1,14 @@
 """Drawing detections onto RGB uint8 frames: boxes coloured by score, or anonymising masks."""
 from __future__ import annotations
 
-from enum import Enum
+from dataclasses import dataclass
+from typing import Callable
 
 import cv2
 import numpy as np
 
 from core.inference import Detections
 from sshvideo.colors import score_color
-
-
-class RenderMode(str, Enum):
-    NONE = "none"
-    BOXES = "boxes"
-    BLUR = "blur"
-    MOSAIC = "mosaic"
-    SOLID = "solid"
 
 
 def _scaled_boxes(boxes: np.ndarray, scale: float, height: int, width: int) -> np.ndarray:
@@ -47,38 +40,75 @@ def draw_boxes(frame: np.ndarray, dets: Detections, draw_scores: bool = False, t
     return out
 
 
-def anonymise(frame: np.ndarray, dets: Detections, mode: RenderMode, mask_scale: float = 1.3,
-              mosaic_size: int = 20) -> np.ndarray:
-    """Hide every face: Gaussian blur or mosaic inside an ellipse, or a solid black box (deface's modes)."""
+def _blurred(roi: np.ndarray) -> np.ndarray:
+    k = max(3, (max(roi.shape[:2]) // 3) | 1)
+    return cv2.GaussianBlur(roi, (k, k), 0)
+
+
+def _pixelated(roi: np.ndarray, cell: int = 20) -> np.ndarray:
+    h, w = roi.shape[:2]
+    small = cv2.resize(roi, (max(1, w // cell), max(1, h // cell)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+
+
+def _hide_in_ellipse(hide: Callable[[np.ndarray], np.ndarray]):
+    """A face-hiding function that replaces the ellipse inscribed in the grown box by ``hide(box pixels)``."""
+    def apply(roi: np.ndarray) -> None:
+        hidden = hide(roi)
+        h, w = roi.shape[:2]
+        mask = np.zeros((h, w), dtype=np.uint8)
+        cv2.ellipse(mask, (w // 2, h // 2), (w // 2, h // 2), 0, 0, 360, 255, -1)
+        roi[mask > 0] = hidden[mask > 0]
+    return apply
+
+
+def _fill_black(roi: np.ndarray) -> None:
+    roi[:] = 0
+
+
+# Each hides one face in place, given the pixels of its grown box (deface's modes).
+FACE_HIDERS: dict[str, Callable[[np.ndarray], None]] = {
+    "blur": _hide_in_ellipse(_blurred),
+    "mosaic": _hide_in_ellipse(_pixelated),
+    "solid": _fill_black,
+}
+
+
+def anonymise(frame: np.ndarray, dets: Detections, mode: str, mask_scale: float = 1.3) -> np.ndarray:
+    """A copy of ``frame`` (RGB uint8) with every face hidden by ``FACE_HIDERS[mode]`` inside its box
+    grown ``mask_scale`` times about its centre."""
+    hide = FACE_HIDERS[mode]
     out = frame.copy()
     h, w = out.shape[:2]
     for x1, y1, x2, y2 in _scaled_boxes(dets.boxes, mask_scale, h, w):
-        if x2 <= x1 or y2 <= y1:
-            continue
-        roi = out[y1:y2, x1:x2]
-        if mode is RenderMode.SOLID:
-            roi[:] = 0
-            continue
-        if mode is RenderMode.BLUR:
-            k = max(3, (max(x2 - x1, y2 - y1) // 3) | 1)
-            hidden = cv2.GaussianBlur(roi, (k, k), 0)
-        elif mode is RenderMode.MOSAIC:
-            small = cv2.resize(roi, (max(1, (x2 - x1) // mosaic_size), max(1, (y2 - y1) // mosaic_size)),
-                               interpolation=cv2.INTER_AREA)
-            hidden = cv2.resize(small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
-        else:
-            raise ValueError(f"not an anonymising mode: {mode}")
-        mask = np.zeros(roi.shape[:2], dtype=np.uint8)
-        cv2.ellipse(mask, ((x2 - x1) // 2, (y2 - y1) // 2), ((x2 - x1) // 2, (y2 - y1) // 2), 0, 0, 360, 255, -1)
-        roi[mask > 0] = hidden[mask > 0]
+        if x2 > x1 and y2 > y1:
+            hide(out[y1:y2, x1:x2])
     return out
 
 
-def render(frame: np.ndarray, dets: Detections, mode: RenderMode, *, draw_scores: bool = False,
-           mask_scale: float = 1.3) -> np.ndarray:
-    if mode is RenderMode.BOXES:
-        return draw_boxes(frame, dets, draw_scores)
-    if mode is RenderMode.NONE:
-        return frame
-    out = anonymise(frame, dets, mode, mask_scale)
-    return draw_boxes(out, dets, draw_scores=True) if draw_scores else out
+@dataclass(frozen=True)
+class RenderSettings:
+    draw_scores: bool = False  # print each box's score (with a hiding mode: the boxes too)
+    mask_scale: float = 1.3  # hiding modes: grow each box by this factor about its centre
+
+
+Renderer = Callable[[np.ndarray, Detections, RenderSettings], np.ndarray]
+
+
+def _hiding_renderer(mode: str) -> Renderer:
+    def render_hidden(frame, dets, settings):
+        out = anonymise(frame, dets, mode, settings.mask_scale)
+        return draw_boxes(out, dets, draw_scores=True) if settings.draw_scores else out
+    return render_hidden
+
+
+# What ``annotate --render MODE`` draws on each frame: RGB uint8 (H, W, 3) in, a new frame out.
+RENDERERS: dict[str, Renderer] = {
+    "none": lambda frame, dets, settings: frame,
+    "boxes": lambda frame, dets, settings: draw_boxes(frame, dets, settings.draw_scores),
+    **{mode: _hiding_renderer(mode) for mode in FACE_HIDERS},
+}
+
+
+def render(frame: np.ndarray, dets: Detections, mode: str, settings: RenderSettings = RenderSettings()) -> np.ndarray:
+    return RENDERERS[mode](frame, dets, settings)

@@ -105,7 +105,8 @@ def random_border_bands(image: np.ndarray, boxes: np.ndarray, rng: np.random.Gen
 def photometric_jitter(image: np.ndarray, rng: np.random.Generator, brightness: float = 32,
                        contrast: tuple[float, float] = (0.6, 1.4), saturation: tuple[float, float] = (0.6, 1.4),
                        hue: float = 12) -> np.ndarray:
-    """Random brightness, contrast, saturation and hue shifts, each applied with probability 0.5."""
+    """Random brightness shift (probability 0.5), contrast scaling (0.5), and saturation scaling with a hue
+    shift together (0.75: two chances of 0.5, as the embedded model was trained)."""
     out = image.astype(np.float32)
     if rng.random() < 0.5:
         out += rng.uniform(-brightness, brightness)
@@ -185,3 +186,11 @@ class CropTransform:
         if self.border_bands and rng.random() < self.border_bands:
             image, boxes = random_border_bands(image, boxes, rng)
         return image, boxes
+
+
+# ``TrainConfig.augment`` -> the transform its config describes: ``builder(config)(image, boxes, rng)``.
+AUGMENTATIONS = {
+    "paper": lambda config: PaperTransform(config.short_side, config.max_side),
+    "crop": lambda config: CropTransform(config.crop_size, config.crop_scales, border_bands=config.border_bands,
+                                         occlusion=config.occlusion, degrade=config.degrade),
+}

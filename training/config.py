@@ -1,6 +1,7 @@
-"""Training configuration (frozen) and the two built-in recipes."""
+"""Training configuration (frozen, validated) and the built-in recipe of each model."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 
 
@@ -42,6 +43,39 @@ class TrainConfig:
     eval_every: int = 0  # 0 = only at the end (when a validation set is given)
     eval_max_images: int = 0  # 0 = all validation images
 
+    def __post_init__(self):
+        """Every name must be a key of its registry and every number in its range: a config that
+        reaches a trainer can run. Raises ``ValueError`` naming the field."""
+        from core.config import MODEL_CONFIGS
+        from training.augment import AUGMENTATIONS
+        from training.loss import BOX_NORMALISERS
+        from training.optim import OPTIMIZERS
+        from training.schedule import SCHEDULES
+
+        for name, registry in (("model", MODEL_CONFIGS), ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
+                               ("augment", AUGMENTATIONS), ("box_normaliser", BOX_NORMALISERS)):
+            if getattr(self, name) not in registry:
+                raise ValueError(f"{name} must be one of {', '.join(registry)}, got {getattr(self, name)!r}")
+        for name in ("steps", "batch_size", "accumulation", "lr_reference_batch", "log_every", "checkpoint_every",
+                     "crop_size", "short_side", "max_side"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, got {getattr(self, name)!r}")
+        for name in ("warmup_steps", "workers", "eval_every", "eval_max_images", "seed"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise ValueError(f"{name} must be a whole number of at least 0, got {getattr(self, name)!r}")
+        for name in ("lr", "momentum", "weight_decay", "lr_gamma"):
+            if not math.isfinite(getattr(self, name)) or getattr(self, name) < 0:
+                raise ValueError(f"{name} must be a finite number of at least 0, got {getattr(self, name)!r}")
+        for name in ("border_bands", "mosaic", "occlusion", "degrade"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)!r}")
+        if not self.crop_scales or not all(0 < s <= 2 for s in self.crop_scales):
+            raise ValueError(f"crop_scales must lie in (0, 2], got {self.crop_scales!r}")
+        if self.allowed_border is not None and self.allowed_border < 0:
+            raise ValueError(f"allowed_border must be 0 or more, got {self.allowed_border!r}")
+        if self.mosaic and self.augment != "crop":
+            raise ValueError("mosaic applies to the crop augmentation only (--augment crop)")
+
     @property
     def scaled_lr(self) -> float:
         return self.lr * self.batch_size / self.lr_reference_batch
@@ -76,11 +110,26 @@ def lite_recipe() -> TrainConfig:
                        warmup_steps=500, augment="crop", crop_size=640, checkpoint_every=500, allowed_border=512)
 
 
-RECIPES = {"ssh_vgg16": paper_recipe, "ssh_lite": lite_recipe}
+@dataclass(frozen=True)
+class Recipe:
+    """How a named model (a key of ``core.config.MODEL_CONFIGS``) is trained, and the detection size
+    its training suits at test time (None: the frame's own size)."""
+
+    config: TrainConfig
+    test_short_side: int | None
+    test_max_side: int | None
+
+
+# The built-in recipe of every model. ssh_vgg16 is tested at the paper's scale; ssh_lite, trained on
+# crops that show faces at 0.7-2.3x their size in the image, at the frame's own size.
+RECIPES = {
+    "ssh_vgg16": Recipe(paper_recipe(), 1200, 1600),
+    "ssh_lite": Recipe(lite_recipe(), None, None),
+}
 
 
 def recipe_for(model: str, **overrides) -> TrainConfig:
     """The built-in recipe of a model with ``overrides`` (None values ignored) applied."""
     if model not in RECIPES:
-        raise ValueError(f"no training recipe for model {model!r}; choose one of {sorted(RECIPES)}")
-    return replace(RECIPES[model](), **{k: v for k, v in overrides.items() if v is not None})
+        raise ValueError(f"no training recipe for model {model!r}; choose one of {', '.join(RECIPES)}")
+    return replace(RECIPES[model].config, **{k: v for k, v in overrides.items() if v is not None})

@@ -22,6 +22,13 @@ class DistInfo:
     def enabled(self) -> bool:
         return self.world_size > 1
 
+    @classmethod
+    def from_env(cls) -> "DistInfo":
+        """This process's place as ``torchrun`` describes it (RANK, WORLD_SIZE, LOCAL_RANK), without
+        joining a process group: for work that needs no communication, such as annotating files."""
+        return cls(int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")),
+                   int(os.environ.get("LOCAL_RANK", "0")))
+
 
 def init_from_env(device_type: str) -> DistInfo:
     """Join the process group torchrun describes in the environment (no-op for a single process).
@@ -36,10 +43,12 @@ def init_from_env(device_type: str) -> DistInfo:
     return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def shard(indices: list[int], info: DistInfo) -> list[int]:
-    """This process's share: every world_size-th index, truncated so all ranks get the same count."""
-    per_rank = len(indices) // info.world_size
-    return indices[info.rank::info.world_size][:per_rank]
+def shard(items: list, info: DistInfo, *, equal_counts: bool) -> list:
+    """This process's share: every world_size-th item from its rank. With ``equal_counts`` the shares are
+    truncated to the same length (DDP steps in lockstep: a rank with one more batch would wait forever);
+    without, every item is in exactly one share (annotating files)."""
+    mine = items[info.rank::info.world_size]
+    return mine[:len(items) // info.world_size] if equal_counts else mine
 
 
 def all_reduce_mean(value: torch.Tensor, info: DistInfo) -> torch.Tensor:

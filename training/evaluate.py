@@ -7,6 +7,8 @@ import numpy as np
 
 from core.inference import Detections, Detector
 from training.images import read_image_rgb
+from training.metrics import average_precision
+from training.samples import Sample
 from training.wider_eval import evaluate_wider, image_keys_in, load_wider_ground_truth
 
 
@@ -50,5 +52,25 @@ def make_wider_evaluator(images_dir: str | Path, gt_dir: str | Path, max_images:
         metrics = {k: round(v, 4) for k, v in result.ap.items()}
         metrics["score"] = round(float(np.mean(list(result.ap.values()))), 4)
         return metrics
+
+    return evaluate
+
+
+def labelled_set_ap(detector: Detector, samples: list[Sample]) -> tuple[float, np.ndarray, np.ndarray]:
+    """AP@0.5 of ``detector`` on labelled image samples (any reader's, video frames materialised):
+    (AP, precision curve, recall curve) from ``training.metrics.average_precision``."""
+    ground_truth, predictions = [], []
+    for sample in samples:
+        [dets] = detector.detect([read_image_rgb(sample.source)])
+        ground_truth.append(sample.boxes)
+        predictions.append(np.concatenate([dets.boxes, dets.scores[:, None]], axis=1))
+    return average_precision(ground_truth, predictions)
+
+
+def make_labelled_set_evaluator(samples: list[Sample]):
+    """A ``detector -> {"ap50", "score"}`` callable on labelled samples, for periodic validation."""
+    def evaluate(detector: Detector) -> dict:
+        ap = round(labelled_set_ap(detector, samples)[0], 4)
+        return {"ap50": ap, "score": ap}
 
     return evaluate

@@ -18,7 +18,12 @@ from training.mining import ohem_sample
 from training.targets import FACE, IGNORE, assign_targets
 
 SMOOTH_L1_SIGMA = 3.0
-BOX_NORMALISERS = ("sampled", "positives")
+# ``box_normaliser`` -> each image's divisor of its box term, from the per-image count of sampled anchors
+# (N,) and the positive-anchor mask (N, R, 1).
+BOX_NORMALISERS = {
+    "sampled": lambda sampled_count, positive: sampled_count,  # the reference code
+    "positives": lambda sampled_count, positive: positive.sum(dim=(1, 2)).clamp(min=1).float(),  # eq. 1
+}
 
 
 def smooth_l1(x: torch.Tensor, sigma: float = SMOOTH_L1_SIGMA) -> torch.Tensor:
@@ -58,7 +63,7 @@ def ssh_loss(outputs: list[LevelOutput], levels: tuple[LevelSpec, ...], faces: l
             "positives" (paper eq. 1; an image without positives contributes 0).
     """
     if box_normaliser not in BOX_NORMALISERS:
-        raise ValueError(f"box_normaliser must be one of {BOX_NORMALISERS}, got {box_normaliser!r}")
+        raise ValueError(f"box_normaliser must be one of {', '.join(BOX_NORMALISERS)}, got {box_normaliser!r}")
     losses = {}
     for (cls_out, box_out), level in zip(outputs, levels):
         n, _, h, w = cls_out.shape
@@ -75,7 +80,7 @@ def ssh_loss(outputs: list[LevelOutput], levels: tuple[LevelSpec, ...], faces: l
         ce = F.cross_entropy(logits.reshape(-1, 2), sampled.clamp(min=0).reshape(-1), reduction="none")
         ce = (ce.view(n, -1) * valid).sum(dim=1) / count
         positive = (sampled == FACE).unsqueeze(-1)
-        box_count = count if box_normaliser == "sampled" else positive.sum(dim=(1, 2)).clamp(min=1).float()
+        box_count = BOX_NORMALISERS[box_normaliser](count, positive)
         reg = (smooth_l1(deltas - target_deltas) * positive).sum(dim=(1, 2)) / box_count
         losses[f"cls_{level.name}"] = ce.mean()
         losses[f"reg_{level.name}"] = reg.mean()

@@ -31,16 +31,19 @@ def parameter_groups(model: SSH, batch_norm: bool) -> list[dict]:
             for (lr_mult, decay_mult), params in groups.items()]
 
 
+# ``TrainConfig.optimizer`` -> ``(parameter groups, config) -> optimiser``.
+OPTIMIZERS = {
+    "sgd": lambda groups, config: torch.optim.SGD(groups, lr=config.scaled_lr, momentum=config.momentum),
+    "adamw": lambda groups, config: torch.optim.AdamW(groups, lr=config.scaled_lr),
+}
+
+
 def build_optimizer(model: SSH, config: TrainConfig, batch_norm: bool) -> torch.optim.Optimizer:
     groups = parameter_groups(model, batch_norm)
     for g in groups:
         g["weight_decay"] = config.weight_decay * g["decay_mult"]
         g["lr"] = config.scaled_lr * g["lr_mult"]
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.scaled_lr, momentum=config.momentum)
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=config.scaled_lr)
-    raise ValueError(f"unknown optimizer {config.optimizer!r}; choose 'sgd' or 'adamw'")
+    return OPTIMIZERS[config.optimizer](groups, config)
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, base_lr: float) -> None:

@@ -1,178 +1,153 @@
-"""The training loop: one ``run_step`` plus periodic logging, evaluation and checkpoint hooks.
+"""A training run: ``prepare_run`` builds it, ``Trainer`` steps it and calls its hooks.
 
-``train()`` wires a run together: model and optimiser from a ``TrainConfig``, data sharded over
-``torchrun`` processes, AMP on CUDA, gradient accumulation, resume (also to extend the schedule),
-CSV + TensorBoard logs, periodic evaluation and atomic checkpoints (``last.pt``, ``best.pt``).
+``train()`` is the one-call entry: model and optimiser from a ``TrainConfig``, data sharded over
+``torchrun`` processes, AMP on CUDA, gradient accumulation, resume (also to extend the schedule), CSV +
+TensorBoard logs (``LoggingHook``), periodic evaluation (``EvaluationHook``) and atomic checkpoints
+``last.pt``/``best.pt`` (``CheckpointHook``).
 """
 from __future__ import annotations
 
 import contextlib
-import csv
 import logging
-import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from core.atomic import atomic_path
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.config import ModelConfig, model_config
+from core.errors import UserError
 from core.inference import Detector, InferenceConfig, resolve_device
 from core.model import SSH, build_ssh
-from core.preprocess import normalize_hwc
-from training.augment import CropTransform, PaperTransform
+from training.augment import AUGMENTATIONS
 from training.config import TrainConfig
 from training.dataset import EpochStream, FaceDataset, collate
-from training.distributed import all_reduce_mean, cleanup, init_from_env, shard
-from training.loss import ssh_loss
-from training.optim import build_optimizer, set_learning_rate
+from training.distributed import DistInfo, cleanup, init_from_env, shard
+from training.hooks import (
+    CheckpointHook,
+    EvaluationHook,
+    Evaluator,
+    HookBase,
+    LoggingHook,
+)
+from training.optim import build_optimizer
 from training.samples import Sample
 from training.schedule import lr_factor
+from training.step import StepRunner
 
 log = logging.getLogger(__name__)
-
-Evaluator = Callable[[Detector], dict]  # detector -> {"metric name": value}
-
-
-def make_transform(config: TrainConfig):
-    if config.augment == "paper":
-        return PaperTransform(config.short_side, config.max_side)
-    if config.augment == "crop":
-        return CropTransform(config.crop_size, config.crop_scales, border_bands=config.border_bands,
-                             occlusion=config.occlusion, degrade=config.degrade)
-    raise ValueError(f"unknown augment {config.augment!r}; choose 'paper' or 'crop'")
-
-
-def make_dataset(samples: list[Sample], config: TrainConfig) -> FaceDataset:
-    """The training dataset of ``config``: its transform and, for the crop recipe, mosaics of half-size crops."""
-    transform = make_transform(config)
-    if not config.mosaic:
-        return FaceDataset(samples, transform, seed=config.seed)
-    if config.augment != "crop":
-        raise ValueError("mosaic applies to the crop augmentation only (--augment crop)")
-    tiles = replace(transform, size=config.crop_size // 2)
-    return FaceDataset(samples, transform, seed=config.seed, mosaic_probability=config.mosaic, tile_transform=tiles)
-
-
-class StepRunner:
-    """Computes one optimiser step from ``accumulation`` micro-batches; owns nothing else."""
-
-    def __init__(self, model, model_config: ModelConfig, optimizer, config: TrainConfig, device: torch.device):
-        self.model, self.model_config, self.optimizer = model, model_config, optimizer
-        self.config, self.device = config, device
-        self.amp_dtype = None
-        if config.amp and device.type == "cuda":
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
-
-    def _to_input(self, images_uint8: torch.Tensor) -> torch.Tensor:
-        images = images_uint8.to(self.device, non_blocking=True)
-        return normalize_hwc(images, self.model_config.normalization).permute(0, 3, 1, 2)  # channels-last
-
-    def run_step(self, micro_batches, lr: float) -> dict[str, float]:
-        """Forward, loss, backward over the micro-batches, then one SGD/AdamW update at ``lr``.
-
-        Raises ``FloatingPointError`` when the loss is not finite.
-        """
-        set_learning_rate(self.optimizer, lr)
-        self.optimizer.zero_grad(set_to_none=True)
-        totals: dict[str, float] = {}
-        for i, (images, boxes, sizes) in enumerate(micro_batches):
-            sync = (contextlib.nullcontext() if i == len(micro_batches) - 1 or not hasattr(self.model, "no_sync")
-                    else self.model.no_sync())
-            amp = (torch.autocast("cuda", dtype=self.amp_dtype) if self.amp_dtype else contextlib.nullcontext())
-            with sync:
-                with amp:
-                    outputs = self.model(self._to_input(images))
-                losses = ssh_loss(outputs, self.model_config.levels, [b.to(self.device) for b in boxes], sizes,
-                                  ohem=self.config.ohem, allowed_border=self.config.allowed_border,
-                                  box_normaliser=self.config.box_normaliser)
-                loss = sum(losses.values())
-                if not math.isfinite(float(loss.detach())):
-                    raise FloatingPointError(f"loss is {float(loss)}: {({k: float(v) for k, v in losses.items()})}")
-                self.scaler.scale(loss / len(micro_batches)).backward()
-            for k, v in losses.items():
-                totals[k] = totals.get(k, 0.0) + float(v.detach()) / len(micro_batches)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        totals["loss"] = sum(v for k, v in totals.items())
-        return totals
-
 
 # What a fine-tuned checkpoint records of the one it started from (nested, so chains of runs are kept).
 PROVENANCE_KEYS = ("trained_on", "steps", "images_seen", "wall_seconds", "train_config", "initialised_from")
 
 
-@dataclass
-class TrainResult:
-    checkpoint: Path | None  # out_dir/last.pt on the main process, None on the others
-    model: SSH  # the trained network (unwrapped), on its training device
-    steps: int
+def make_dataset(samples: list[Sample], config: TrainConfig) -> FaceDataset:
+    """The training dataset of ``config``: its transform and, with ``mosaic``, mosaics of half-size crops."""
+    transform = AUGMENTATIONS[config.augment](config)
+    if not config.mosaic:
+        return FaceDataset(samples, transform, seed=config.seed)
+    if not hasattr(transform, "size"):
+        raise UserError(f"mosaic needs a fixed-size augmentation (--augment crop), not {config.augment!r}")
+    tiles = replace(transform, size=config.crop_size // 2)
+    return FaceDataset(samples, transform, seed=config.seed, mosaic_probability=config.mosaic, tile_transform=tiles)
+
+
+@dataclass(frozen=True)
+class RunSetup:
+    """Where a run writes and what it starts from (everything but the recipe and the data).
+
+    Attributes:
+        evaluator: called on the main process with a Detector every ``eval_every`` steps and at the end.
+        resume: a checkpoint with training state: continues at its step with the given config (whose
+            ``steps`` may be larger: the schedule is a function of the step).
+        init_from: a checkpoint whose weights initialise the model (fine-tuning).
+        backbone_weights: pretrained backbone weights for backbones that have a loader
+            (``core.backbones.PRETRAINED_LOADERS``): "torchvision" (online) or a local file.
+        inference: the test-time settings written into the checkpoints (and used by the evaluator).
+    """
+
+    out_dir: Path
+    device: str = "auto"
+    evaluator: Evaluator | None = None
+    resume: Path | None = None
+    init_from: Path | None = None
+    backbone_weights: str | None = None
+    data_description: tuple[str, ...] = ()
+    inference: InferenceConfig | None = None
+    progress: bool = True
 
 
 @dataclass
 class RunState:
+    """What a checkpoint's training state records, besides the optimiser."""
+
     step: int = 0
     best_metric: float = -1.0
     wall_seconds: float = 0.0
-    history: list = field(default_factory=list)  # [(step, metrics dict)]
+    history: list = field(default_factory=list)  # [[step, metrics dict]]
+    last_metrics: dict = field(default_factory=dict)
 
 
-def _logged_step(row: dict) -> float:
-    """The step of a CSV log row; one whose step does not parse (a killed writer's half line) sorts last."""
-    try:
-        return float(row["step"])
-    except (KeyError, TypeError, ValueError):
-        return float("inf")
+@dataclass
+class PreparedRun:
+    """A run ready to step: the model (and its DDP wrapper), optimiser, step runner, data and state."""
+
+    config: TrainConfig
+    setup: RunSetup
+    model_config: ModelConfig
+    model: SSH
+    runner: StepRunner
+    optimizer: torch.optim.Optimizer
+    dataset: FaceDataset
+    indices: list[int]
+    per_forward: int
+    dist: DistInfo
+    device: torch.device
+    state: RunState
+    metadata: dict
+
+    @property
+    def out_dir(self) -> Path:
+        return self.setup.out_dir
+
+    def batches(self):
+        """Micro-batches from the run's next image on: one loader for the whole run, so its workers never
+        restart at epoch ends; each process reads its shard, ``batch_size / world_size`` images a step."""
+        per_process = self.config.batch_size // self.dist.world_size
+        stream = EpochStream(self.dataset, self.indices, self.config.seed, first=self.state.step * per_process,
+                             length=(self.config.steps - self.state.step) * per_process)
+        loader = DataLoader(stream, batch_size=self.per_forward, shuffle=False, num_workers=self.config.workers,
+                            collate_fn=collate, drop_last=True, pin_memory=torch.cuda.is_available(),
+                            worker_init_fn=_single_threaded_worker if self.config.workers else None)
+        return iter(loader)
+
+    def evaluate(self, evaluator: Evaluator) -> dict:
+        """``evaluator`` on the model in eval mode (back to train mode after)."""
+        self.model.eval()
+        detector = Detector(self.model, self.model_config, device=self.device, inference=self.setup.inference)
+        with cudnn_autotuning(False):  # validation images differ in size: tuning each shape costs more than it saves
+            metrics = evaluator(detector)
+        self.model.train()
+        return metrics
+
+    def save(self, name: str) -> Path:
+        """``out_dir/name``: weights, optimiser and run state, metadata with the newest metrics."""
+        state = self.state
+        training_state = {"step": state.step, "optimizer": self.optimizer.state_dict(), "best_metric": state.best_metric,
+                          "wall_seconds": state.wall_seconds, "history": state.history}
+        meta = dict(self.metadata, steps=state.step, wall_seconds=round(state.wall_seconds, 1),
+                    images_seen=state.step * self.config.batch_size, metrics=state.last_metrics,
+                    eval_history=state.history)
+        return save_checkpoint(self.out_dir / name, self.model, self.model_config, meta, training_state)
 
 
-class CsvLog:
-    """Appends one row per logged step; the header is written once.
-
-    Rows past ``after_step`` are dropped when the log is opened: a run resumed from its last
-    checkpoint logs those steps again, and a stopped run may have logged beyond that checkpoint. A new
-    run (``after_step`` 0) in an old run's folder starts a new log, as it starts new checkpoints."""
-
-    def __init__(self, path: Path, after_step: int = 0):
-        self.path = path
-        if path.exists():
-            self._truncate(after_step)
-
-    def _truncate(self, after_step: int) -> None:
-        with self.path.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            fields = reader.fieldnames
-            rows = [row for row in reader if _logged_step(row) <= after_step]
-        if not fields or not rows:
-            self.path.unlink()
-            return
-        with atomic_path(self.path) as tmp, tmp.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-
-    def write(self, row: dict) -> None:
-        new = not self.path.exists()
-        with self.path.open("a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(row))
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
-
-
-def _tensorboard(out_dir: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        log.warning("tensorboard is not installed; writing CSV logs only (pip install tensorboard)")
-        return None
-    return SummaryWriter(str(out_dir / "tensorboard"))
+def _single_threaded_worker(_worker_id: int) -> None:
+    # Each loader worker is one of many processes already: OpenCV's own thread pool would oversubscribe.
+    cv2.setNumThreads(1)
 
 
 @contextlib.contextmanager
@@ -186,173 +161,124 @@ def cudnn_autotuning(enabled: bool):
         torch.backends.cudnn.benchmark = before
 
 
-def _single_threaded_worker(_worker_id: int) -> None:
-    # Each loader worker is one of many processes already: OpenCV's own thread pool would oversubscribe.
-    cv2.setNumThreads(1)
-
-
-def _loader(stream: EpochStream, per_forward: int, workers: int) -> DataLoader:
-    return DataLoader(stream, batch_size=per_forward, shuffle=False, num_workers=workers, collate_fn=collate,
-                      drop_last=True, pin_memory=torch.cuda.is_available(),
-                      worker_init_fn=_single_threaded_worker if workers else None)
-
-
-def train(config: TrainConfig, samples: list[Sample], out_dir: str | Path, *, device: str = "auto",
-          evaluator: Evaluator | None = None, resume: str | Path | None = None,
-          init_from: str | Path | None = None, backbone_weights: str | None = None,
-          data_description: list[str] | None = None, inference: InferenceConfig | None = None,
-          progress: bool = True) -> TrainResult:
-    """Train; return the final checkpoint path (``out_dir/last.pt``) and the trained model.
-
-    Args:
-        samples: training samples (any reader); sharded over ``torchrun`` processes.
-        evaluator: called on rank 0 with a Detector every ``eval_every`` steps and at the end.
-        resume: a checkpoint with training state: continues at its step, with this ``config``
-            (so ``steps`` may be larger than before: the schedule is a function of the step).
-        init_from: a checkpoint whose weights initialise the model (fine-tuning).
-        backbone_weights: ssh_vgg16 only: "torchvision" (ImageNet via torchvision's API) or a local
-            .pth file of torchvision's VGG-16.
-    """
-    from tqdm import tqdm
-
-    out_dir = Path(out_dir)
-    dev = resolve_device(device)
-    info = init_from_env(dev.type)
-    if info.enabled and dev.type == "cuda":
-        dev = torch.device("cuda", info.local_rank)
-        torch.cuda.set_device(dev)
-    torch.manual_seed(config.seed + info.rank)
-    mcfg = model_config(config.model)
-    state = RunState()
-    model = build_ssh(mcfg)
-    train_state = None
-    parent = None  # provenance of the weights this run starts from (fine-tuning)
-    if resume is not None:
-        ckpt = load_checkpoint(resume)
+def _initial_model(config: TrainConfig, setup: RunSetup, state: RunState) -> tuple[SSH, ModelConfig, dict | None, dict | None]:
+    """(model, its config, training state to resume or None, provenance of the starting weights or None)."""
+    if setup.resume is not None:
+        ckpt = load_checkpoint(setup.resume)
         if ckpt.training_state is None:
-            raise ValueError(f"{resume}: checkpoint has no training state to resume from (use --init-from)")
-        mcfg = ckpt.config
-        model = ckpt.build_model()
+            raise UserError(f"{setup.resume}: checkpoint has no training state to resume from (use --init-from)")
         train_state = ckpt.training_state
         state.step = int(train_state["step"])
         state.best_metric = float(train_state.get("best_metric", -1.0))
         state.wall_seconds = float(train_state.get("wall_seconds", 0.0))
         state.history = list(train_state.get("history", []))
-        parent = ckpt.metadata.get("initialised_from")  # a resumed fine-tuning run keeps its origin
-    elif init_from is not None:
-        ckpt = load_checkpoint(init_from)
-        mcfg = ckpt.config
-        model = ckpt.build_model()
-        parent = {"checkpoint": Path(init_from).name,
+        state.last_metrics = dict(ckpt.metadata.get("metrics", {}))
+        return ckpt.build_model(), ckpt.config, train_state, ckpt.metadata.get("initialised_from")
+    if setup.init_from is not None:
+        ckpt = load_checkpoint(setup.init_from)
+        parent = {"checkpoint": Path(setup.init_from).name,
                   **{k: ckpt.metadata[k] for k in PROVENANCE_KEYS if k in ckpt.metadata}}
-    elif backbone_weights:
-        if mcfg.backbone != "vgg16":
-            raise ValueError("backbone_weights applies to ssh_vgg16 only")
-        from core.backbones.vgg16 import load_torchvision_vgg16
-        load_torchvision_vgg16(model.backbone, None if backbone_weights == "torchvision" else backbone_weights)
-    model = model.to(dev).to(memory_format=torch.channels_last).train()
+        return ckpt.build_model(), ckpt.config, None, parent
+    mcfg = model_config(config.model)
+    model = build_ssh(mcfg)
+    if setup.backbone_weights:
+        from core.backbones import PRETRAINED_LOADERS
+
+        if mcfg.backbone not in PRETRAINED_LOADERS:
+            raise UserError(f"--backbone-weights: the {mcfg.backbone!r} backbone of {config.model} has no pretrained "
+                            f"weights to load (backbones with them: {', '.join(PRETRAINED_LOADERS)})")
+        source = None if setup.backbone_weights == "torchvision" else setup.backbone_weights
+        PRETRAINED_LOADERS[mcfg.backbone](model.backbone, source)
+    return model, mcfg, None, None
+
+
+def prepare_run(config: TrainConfig, samples: list[Sample], setup: RunSetup) -> PreparedRun:
+    """Everything a run needs before its first step; joins the ``torchrun`` process group if any."""
+    device = resolve_device(setup.device)
+    dist = init_from_env(device.type)
+    if dist.enabled and device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank)
+        torch.cuda.set_device(device)
+    torch.manual_seed(config.seed + dist.rank)
+    state = RunState()
+    model, mcfg, train_state, parent = _initial_model(config, setup, state)
+    model = model.to(device).to(memory_format=torch.channels_last).train()
     optimizer = build_optimizer(model, config, mcfg.batch_norm)
     if train_state is not None and "optimizer" in train_state:
         optimizer.load_state_dict(train_state["optimizer"])
-    wrapped = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None) \
-        if info.enabled else model
-    runner = StepRunner(wrapped, mcfg, optimizer, config, dev)
-
-    per_process = config.batch_size // info.world_size
-    if per_process < 1 or config.batch_size % (info.world_size * config.accumulation):
-        raise ValueError(f"batch_size {config.batch_size} must be a multiple of world size × accumulation "
-                         f"({info.world_size} × {config.accumulation})")
+    wrapped = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
+        if dist.enabled else model
+    per_process = config.batch_size // dist.world_size
+    if per_process < 1 or config.batch_size % (dist.world_size * config.accumulation):
+        raise UserError(f"batch size {config.batch_size} must be a multiple of world size × accumulation "
+                        f"({dist.world_size} × {config.accumulation})")
     per_forward = per_process // config.accumulation
-    dataset = make_dataset(samples, config)
-    indices = shard(list(range(len(samples))), info)
+    indices = shard(list(range(len(samples))), dist, equal_counts=True)
     if len(indices) < per_forward:
-        raise ValueError(f"{len(samples)} training samples are fewer than one batch per process ({per_forward})")
-
-    meta = {"trained_on": data_description or [], "train_config": config.to_dict()}
+        raise UserError(f"{len(samples)} training samples are fewer than one batch per process ({per_forward})")
+    metadata = {"trained_on": list(setup.data_description), "train_config": config.to_dict()}
     if parent is not None:
-        meta["initialised_from"] = parent
-    if inference is not None:
-        meta["inference"] = {k: getattr(inference, k) for k in InferenceConfig.__dataclass_fields__}
-    csv_log = CsvLog(out_dir / "train_log.csv", after_step=state.step) if info.is_main else None
-    tb = _tensorboard(out_dir) if info.is_main else None
-    if info.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        metadata["initialised_from"] = parent
+    if setup.inference is not None:
+        metadata["inference"] = {k: getattr(setup.inference, k) for k in InferenceConfig.__dataclass_fields__}
+    if dist.is_main:
+        setup.out_dir.mkdir(parents=True, exist_ok=True)
+    return PreparedRun(config, setup, mcfg, model, StepRunner(wrapped, mcfg, optimizer, config, device), optimizer,
+                       make_dataset(samples, config), indices, per_forward, dist, device, state, metadata)
 
-    def save(name: str, metrics: dict | None = None):
-        training_state = {"step": state.step, "optimizer": optimizer.state_dict(), "best_metric": state.best_metric,
-                          "wall_seconds": state.wall_seconds, "history": state.history}
-        m = dict(meta, steps=state.step, wall_seconds=round(state.wall_seconds, 1),
-                 images_seen=state.step * config.batch_size, metrics=metrics or {},
-                 eval_history=state.history)
-        return save_checkpoint(out_dir / name, model, mcfg, m, training_state)
 
-    def evaluate():
-        model.eval()
-        detector = Detector(model, mcfg, device=dev, inference=inference)
-        with cudnn_autotuning(False):  # validation images differ in size: tuning each shape costs more than it saves
-            metrics = evaluator(detector)
-        model.train()
-        return metrics
+def default_hooks(run: PreparedRun) -> list[HookBase]:
+    """Logging, then evaluation (when the setup has an evaluator), then checkpoints."""
+    hooks: list[HookBase] = [LoggingHook(run.config.log_every, run.setup.progress)]
+    if run.setup.evaluator is not None:
+        hooks.append(EvaluationHook(run.setup.evaluator, run.config.eval_every))
+    hooks.append(CheckpointHook(run.config.checkpoint_every))
+    return hooks
 
-    bar = tqdm(total=config.steps, initial=state.step, disable=not (progress and info.is_main),
-               dynamic_ncols=True, unit="step")
-    last_metrics: dict = {}
-    t_log, images_since = time.perf_counter(), 0
-    # One loader for the whole run: each process reads its shard, per_process images per step.
-    stream = EpochStream(dataset, indices, config.seed, first=state.step * per_process,
-                         length=(config.steps - state.step) * per_process)
-    try:
-        # Crops all have one size, so cudnn can tune its kernels once; paper-style batches vary in size.
-        with cudnn_autotuning(dev.type == "cuda" and config.augment == "crop"):
-            batches = iter(_loader(stream, per_forward, config.workers))
-            while state.step < config.steps:
-                t0 = time.perf_counter()
-                micro = [next(batches) for _ in range(config.accumulation)]
-                lr = config.scaled_lr * lr_factor(state.step, config)
-                losses = runner.run_step(micro, lr)
-                state.step += 1
-                state.wall_seconds += time.perf_counter() - t0
-                images_since += config.batch_size
-                bar.update(1)
-                if state.step % config.log_every == 0 or state.step == config.steps:
-                    loss_t = all_reduce_mean(torch.tensor([losses["loss"]]), info)
-                    now = time.perf_counter()
-                    rate = images_since / max(1e-9, now - t_log)
-                    t_log, images_since = now, 0
-                    bar.set_postfix(loss=f"{float(loss_t):.3f}", lr=f"{lr:.2e}", img_s=f"{rate:.1f}")
-                    if info.is_main:
-                        row = {"step": state.step, "lr": lr, "images_per_s": round(rate, 2),
-                               **{k: round(v, 5) for k, v in losses.items()}}
-                        csv_log.write(row)
-                        if tb:
-                            for k, v in row.items():
-                                if k != "step":
-                                    tb.add_scalar(f"train/{k}", v, state.step)
-                evaluating = evaluator is not None and config.eval_every and state.step % config.eval_every == 0
-                if info.is_main and evaluating:
-                    last_metrics = evaluate()
-                    state.history.append([state.step, last_metrics])
-                    log.info("step %d: %s", state.step, last_metrics)
-                    if tb:
-                        for k, v in last_metrics.items():
-                            tb.add_scalar(f"val/{k}", v, state.step)
-                    score = last_metrics.get("score", -1.0)
-                    if score > state.best_metric:
-                        state.best_metric = score
-                        save("best.pt", last_metrics)
-                if info.is_main and (state.step % config.checkpoint_every == 0):
-                    save("last.pt", last_metrics)
-            if info.is_main:
-                if evaluator is not None and (not state.history or state.history[-1][0] != state.step):
-                    last_metrics = evaluate()
-                    state.history.append([state.step, last_metrics])
-                    if last_metrics.get("score", -1.0) > state.best_metric:
-                        state.best_metric = last_metrics["score"]
-                        save("best.pt", last_metrics)
-                save("last.pt", last_metrics)
-    finally:
-        bar.close()
-        if tb:
-            tb.close()
-        cleanup(info)
-    return TrainResult(out_dir / "last.pt" if info.is_main else None, model, state.step)
+
+class Trainer:
+    """Steps a prepared run to ``config.steps``, calling each hook before, after every step and after."""
+
+    def __init__(self, run: PreparedRun, hooks: list[HookBase]):
+        self.run, self.hooks = run, hooks
+        self.losses: dict[str, float] = {}
+        self.lr = 0.0
+
+    def hook_of(self, kind: type[HookBase]) -> HookBase | None:
+        return next((h for h in self.hooks if isinstance(h, kind)), None)
+
+    def train(self) -> None:
+        run, config = self.run, self.run.config
+        try:
+            for hook in self.hooks:
+                hook.before_train(self)
+            # Crops all have one size, so cudnn can tune its kernels once; other augmentations vary in size.
+            with cudnn_autotuning(run.device.type == "cuda" and config.augment == "crop"):
+                batches = run.batches()
+                while run.state.step < config.steps:
+                    started = time.perf_counter()
+                    micro = [next(batches) for _ in range(config.accumulation)]
+                    self.lr = config.scaled_lr * lr_factor(run.state.step, config)
+                    self.losses = run.runner.run_step(micro, self.lr)
+                    run.state.step += 1
+                    run.state.wall_seconds += time.perf_counter() - started
+                    for hook in self.hooks:
+                        hook.after_step(self)
+                for hook in self.hooks:
+                    hook.after_train(self)
+        finally:
+            cleanup(run.dist)
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path | None  # out_dir/last.pt on the main process, None on the others
+    model: SSH  # the trained network (unwrapped), on its training device
+    steps: int
+
+
+def train(config: TrainConfig, samples: list[Sample], setup: RunSetup) -> TrainResult:
+    """Prepare a run, train it with the default hooks, return its last checkpoint and model."""
+    run = prepare_run(config, samples, setup)
+    Trainer(run, default_hooks(run)).train()
+    return TrainResult(run.out_dir / "last.pt" if run.dist.is_main else None, run.model, run.state.step)

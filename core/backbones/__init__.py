@@ -8,9 +8,12 @@ from __future__ import annotations
 from torch import nn
 
 from core.backbones.lite import LiteBackbone
-from core.backbones.vgg16 import VGG16Backbone
+from core.backbones.vgg16 import VGG16Backbone, load_torchvision_vgg16
 
 BACKBONES: dict[str, type[nn.Module]] = {"vgg16": VGG16Backbone, "lite": LiteBackbone}
+
+# Backbones with pretrained weights: name -> ``load(backbone module, local file or None for the online copy)``.
+PRETRAINED_LOADERS = {"vgg16": load_torchvision_vgg16}
 
 
 def build_backbone(name: str) -> nn.Module:

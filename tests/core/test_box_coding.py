@@ -1,7 +1,7 @@
 import torch
 
 from core.box_coding import decode, encode
-from core.boxes import box_iou_inclusive, clip_boxes
+from core.boxes import box_iou_inclusive
 
 
 def test_zero_delta_decodes_with_the_original_plus_one():
@@ -38,7 +38,3 @@ def test_iou_uses_inclusive_widths():
     assert abs(box_iou_inclusive(a, b).item() - 50 / 150) < 1e-6
     assert box_iou_inclusive(a, torch.tensor([[20.0, 20, 30, 30]])).item() == 0
 
-
-def test_clip_to_w_minus_one():
-    out = clip_boxes(torch.tensor([[-5.0, -3.0, 700.0, 500.0]]), height=480, width=640)
-    assert out.tolist() == [[0, 0, 639, 479]]

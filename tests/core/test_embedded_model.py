@@ -6,7 +6,7 @@ from conftest import DATA
 
 from core import Detector, load_checkpoint
 from core.boxes import box_iou_inclusive
-from sshvideo.models import DEFAULT_WEIGHTS
+from core.weights import DEFAULT_WEIGHTS
 from training.images import read_image_rgb
 
 VAL_IMAGE = DATA / "val_images" / "13--Interview" / "13_Interview_Interview_Sequences_13_108.jpg"

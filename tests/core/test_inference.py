@@ -13,7 +13,7 @@ from core.inference import choose_backend
 from core.model import FlatOutputs, flatten_deltas
 from core.postprocess import candidates, face_probabilities, select_detections
 from core.preprocess import normalised_canvas, prepare_batch, resize_scale
-from sshvideo.models import default_weights
+from core.weights import default_weights
 
 
 @pytest.fixture(scope="module")

@@ -82,13 +82,6 @@ def test_both_backends_give_the_same_faces_and_an_unknown_one_is_refused(tmp_pat
     assert exit_info.value.code == 2 and "invalid choice: 'tensorrt'" in capsys.readouterr().err
 
 
-def test_the_cli_backend_names_are_the_detectors():
-    from core.inference import BACKENDS
-    from sshvideo.cli import NETWORK_BACKENDS
-
-    assert NETWORK_BACKENDS == BACKENDS
-
-
 def test_devices_names_the_cpu_backend(capsys):
     assert main(["devices"]) == 0
     out = capsys.readouterr().out

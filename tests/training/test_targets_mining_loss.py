@@ -106,13 +106,6 @@ def test_box_loss_divides_by_sampled_anchors_as_the_code_or_by_positives_as_the_
         ssh_loss([(cls, deltas)], (level,), face, [(16, 32)], box_normaliser="faces")
 
 
-def test_the_cli_offers_exactly_the_loss_box_normalisers():
-    from sshvideo.cli import BOX_NORMALISERS as offered
-    from training.loss import BOX_NORMALISERS
-
-    assert offered == BOX_NORMALISERS
-
-
 def test_loss_on_an_image_without_faces_is_background_only():
     level = LevelSpec("m1", 8, (16,), 8, 0)
     cls = torch.zeros(1, 2, 2, 2, requires_grad=True)

@@ -12,7 +12,7 @@ from core.model import build_ssh
 from training.config import TrainConfig, recipe_for
 from training.optim import parameter_groups
 from training.schedule import lr_factor
-from training.trainer import train
+from training.trainer import RunSetup, train
 from training.wider import read_wider_folder
 
 pytestmark = pytest.mark.slow
@@ -48,8 +48,8 @@ def test_short_real_run_learns_the_faces_of_two_images(tmp_path):
     config = recipe_for("ssh_lite", steps=80, batch_size=2, lr=4e-3, lr_reference_batch=2, workers=0,
                         augment="paper", short_side=256, max_side=400, warmup_steps=5, log_every=5,
                         checkpoint_every=1000, seed=0)
-    result = train(config, samples, tmp_path, device="cpu", progress=False,
-                   inference=InferenceConfig(short_side=256, max_side=400))
+    result = train(config, samples, RunSetup(out_dir=tmp_path, device="cpu", progress=False,
+                                             inference=InferenceConfig(short_side=256, max_side=400)))
     log = np.genfromtxt(tmp_path / "train_log.csv", delimiter=",", names=True)
     assert log["loss"][-3:].mean() < 0.5 * log["loss"][:2].mean()
     ckpt = load_checkpoint(result.checkpoint)
@@ -70,14 +70,15 @@ def test_resume_extends_the_schedule_and_keeps_the_origin(tmp_path, random_lite_
     samples = read_wider_folder(DATA / "wider_mini")
     config = recipe_for("ssh_lite", steps=2, batch_size=2, workers=0, crop_size=128, log_every=1,
                         checkpoint_every=1)
-    first = train(config, samples, tmp_path, device="cpu", progress=False, init_from=random_lite_checkpoint)
+    first = train(config, samples, RunSetup(out_dir=tmp_path, device="cpu", progress=False,
+                                            init_from=random_lite_checkpoint))
     state = load_checkpoint(first.checkpoint).training_state
     assert state["step"] == 2 and state["optimizer"]["state"]
     with (tmp_path / "train_log.csv").open("a") as log:  # a stopped run may log past its last checkpoint
         log.write("3,0.001,1.0,0,0,0,0,0,0,0\nx,0.0")
     longer = train(recipe_for("ssh_lite", steps=4, batch_size=2, workers=0, crop_size=128, log_every=1,
-                              checkpoint_every=1), samples, tmp_path, device="cpu", progress=False,
-                   resume=first.checkpoint)
+                              checkpoint_every=1), samples,
+                   RunSetup(out_dir=tmp_path, device="cpu", progress=False, resume=first.checkpoint))
     resumed = load_checkpoint(longer.checkpoint)
     assert longer.steps == 4 and resumed.training_state["step"] == 4
     assert resumed.metadata["initialised_from"]["checkpoint"] == random_lite_checkpoint.name
@@ -126,7 +127,7 @@ def test_fine_tune_cli_from_a_checkpoint_mixing_in_wider(tmp_path, random_lite_c
 
 
 @pytest.mark.parametrize("scales, message", [("0,0.5", "must lie in (0, 2]"), ("2.5", "must lie in (0, 2]"),
-                                             ("0.5,x", "not a comma-separated list")])
+                                             ("0.5,x", "not a number: 'x'")])
 def test_bad_crop_scales_are_rejected_by_the_parser(tmp_path, capsys, scales, message):
     from sshvideo.cli import main
 

@@ -111,3 +111,24 @@ def test_malformed_prediction_file_names_file_and_line(tmp_path):
 
 def test_voc_ap_envelope():
     assert voc_ap(np.array([0.5, 1.0]), np.array([1.0, 0.5])) == pytest.approx(0.75)
+
+
+def test_pr_plot_parts_do_not_overlap_and_the_legend_sits_beside_the_curves(tmp_path):
+    from itertools import combinations
+
+    from training.pr_plot import PlotLayout, plot_curves_png
+
+    layout = PlotLayout()
+    parts = {name: getattr(layout, name) for name in ("title", "y_label", "plot", "x_label", "legend")}
+    for (a, ra), (b, rb) in combinations(parts.items(), 2):
+        overlap = min(ra[2], rb[2]) > max(ra[0], rb[0]) and min(ra[3], rb[3]) > max(ra[1], rb[1])
+        assert not overlap, f"{a} overlaps {b}"
+    assert all(0 <= r[0] < r[2] <= layout.width and 0 <= r[1] < r[3] <= layout.height for r in parts.values())
+    curve = {"precision": [1.0, 0.9, 0.5], "recall": [0.1, 0.5, 1.0]}
+    plot_curves_png(tmp_path / "pr.png", {"easy": curve, "hard": curve}, {"easy": 0.9, "hard": 0.5}, title="t")
+    import cv2
+
+    image = cv2.imread(str(tmp_path / "pr.png"))
+    x1, y1, x2, y2 = layout.legend
+    assert image.shape[:2] == (layout.height, layout.width)
+    assert (image[y1:y2, x1:x2] < 200).any()  # the legend's text is drawn inside its own box
