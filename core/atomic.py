@@ -1,17 +1,27 @@
 """Atomic output: write under a temporary name in the target folder, rename when complete.
 
 Every file the project writes for the user goes through here, so an interrupted run never leaves a
-half-written file under a final name. Temporary names start with a dot and contain ``.partial``
-(``PARTIAL_MARKER``), so input discovery can skip them and a later run can remove stale ones.
+half-written file under a final name. Temporary names start with a dot, name their writer
+(``@host+pid@``) and contain ``.partial`` (``PARTIAL_MARKER``), so input discovery can skip them and a
+later run can remove those whose writer is gone (``stale_partials``: killed with SIGKILL, or a crash).
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 PARTIAL_MARKER = ".partial"
+_WRITER = re.compile(r"@([A-Za-z0-9_-]+)\+(\d+)@")
+UNTAGGED_STALE_SECONDS = 3600  # temporaries of older versions name no writer: stale when this old
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:40] or "host"
 
 
 def current_umask() -> int:
@@ -22,7 +32,8 @@ def current_umask() -> int:
 
 def _temporary_next_to(final: Path) -> tuple[int, Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f"{PARTIAL_MARKER}{final.suffix}", dir=final.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.@{_host()}+{os.getpid()}@.",
+                               suffix=f"{PARTIAL_MARKER}{final.suffix}", dir=final.parent)
     os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp creates 0600; outputs get the usual permissions
     return fd, Path(tmp)
 
@@ -31,6 +42,44 @@ def is_partial(path: str | Path) -> bool:
     """Whether ``path`` is one of this module's temporary files (a leftover of a killed run)."""
     name = Path(path).name
     return name.startswith(".") and PARTIAL_MARKER in name
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def stale_partials(folder: str | Path) -> list[Path]:
+    """Temporary files below ``folder`` whose writer is gone: written on this host by a process that no
+    longer runs, or untagged and older than ``UNTAGGED_STALE_SECONDS``. Another live run's are kept."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale, host, now = [], _host(), time.time()
+    for path in folder.rglob(f".*{PARTIAL_MARKER}*"):
+        if not path.is_file():
+            continue
+        writer = _WRITER.search(path.name)
+        if writer is None:
+            if now - path.stat().st_mtime > UNTAGGED_STALE_SECONDS:
+                stale.append(path)
+        elif writer.group(1) == host and not _alive(int(writer.group(2))):
+            stale.append(path)
+    return sorted(stale)
+
+
+def remove_stale_partials(folder: str | Path) -> list[Path]:
+    """Delete ``stale_partials(folder)``; returns what was removed."""
+    removed = []
+    for path in stale_partials(folder):
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager

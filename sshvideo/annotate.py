@@ -8,15 +8,17 @@ The command line around it is ``sshvideo.commands.annotate``.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from core.atomic import atomic_path
+from core.atomic import atomic_path, write_text_atomic
 from core.errors import SshvideoError
 from core.inference import Detector
+from sshvideo import __version__
 from sshvideo.capture import Capture, SourceError
 from sshvideo.exporters import WRITERS
 from sshvideo.handoff import BoundedQueue, EndOfStream
@@ -45,6 +47,14 @@ class AnnotateOptions:
     end: float | None = None
     batch: int = 0  # frames per forward pass; 0: 8 on a GPU, 1 elsewhere
     skip_existing: bool = False
+    detector_settings: dict = field(default_factory=dict)  # what else decides the outputs: weights, size
+
+    def output_settings(self) -> dict:
+        """Everything that decides the outputs' contents, as recorded in each input's manifest and
+        compared by ``--skip-existing``."""
+        return {"threshold": self.threshold, "start": self.start, "end": self.end, "every": self.every,
+                "formats": list(self.formats), "render": self.render, "draw_scores": self.draw_scores,
+                "mask_scale": self.mask_scale, "keep_audio": self.keep_audio, **self.detector_settings}
 
 
 class Outcome(str, Enum):
@@ -78,14 +88,39 @@ class FileReport:
         return f"{self.outcome.value}: {self.message}" if self.failed else f"{self.outcome.value} ({self.message})"
 
 
+MANIFEST_SUFFIX = ".sshvideo.json"
+
+
 def planned_outputs(item: InputFile, opts: AnnotateOptions) -> dict[str, Path]:
-    """Output path per format (and "video"), mirroring the input's relative folder under ``out_dir``."""
-    base = opts.out_dir / item.relative.parent / item.relative.stem
+    """Output path per format (and "video"), mirroring the input's relative folder under ``out_dir``
+    and named after ``item.output_base`` (distinct for every input of a run)."""
+    base = opts.out_dir / item.output_base
     outputs = {fmt: base.with_name(base.name + WRITERS[fmt].suffix) for fmt in opts.formats}
     if opts.render != "none":
         suffix = output_suffix_for(item.path, opts.keep_audio)
         outputs["video"] = base.with_name(f"{base.name}_{opts.render}{suffix}")
     return outputs
+
+
+def manifest_path(item: InputFile, opts: AnnotateOptions) -> Path:
+    """``<output base>.sshvideo.json``: the settings that made an input's outputs, and their names."""
+    base = opts.out_dir / item.output_base
+    return base.with_name(base.name + MANIFEST_SUFFIX)
+
+
+def _existing_outputs_match(item: InputFile, outputs: dict[str, Path], opts: AnnotateOptions) -> str | None:
+    """None when every output exists and its manifest records the same settings; else why not."""
+    if not all(p.exists() for p in outputs.values()):
+        return "some outputs are missing"
+    try:
+        recorded = json.loads(manifest_path(item, opts).read_text(encoding="utf-8")).get("settings")
+    except (OSError, ValueError, AttributeError):
+        return "the outputs have no readable manifest"
+    if recorded != json.loads(json.dumps(opts.output_settings())):
+        changed = sorted(k for k in set(recorded or {}) | set(opts.output_settings())
+                         if (recorded or {}).get(k) != opts.output_settings().get(k))
+        return f"they were made with other settings ({', '.join(changed)})"
+    return None
 
 
 def annotate_file(detector: Detector, item: InputFile, opts: AnnotateOptions, progress: bool = False,
@@ -104,9 +139,13 @@ def annotate_file(detector: Detector, item: InputFile, opts: AnnotateOptions, pr
             outputs = planned_outputs(item, opts)
         except (SshvideoError, OSError) as exc:  # the container cannot even be probed for its audio codec
             raise SourceError(f"{item.path}: cannot open as video ({exc})") from exc
-        if opts.skip_existing and all(p.exists() for p in outputs.values()):
-            report.outcome, report.message = Outcome.SKIPPED, "outputs exist"
-            return report
+        if opts.skip_existing:
+            why_not = _existing_outputs_match(item, outputs, opts)
+            if why_not is None:
+                report.outcome, report.message = Outcome.SKIPPED, "outputs exist, same settings"
+                return report
+            if any(p.exists() for p in outputs.values()):
+                log.warning("%s: annotating again: %s", item.path, why_not)
         capture = Capture(str(item.path), queue_size=16, start=opts.start, end=opts.end)
         info = capture.start().info
         results: BoundedQueue = BoundedQueue(16)
@@ -116,8 +155,10 @@ def annotate_file(detector: Detector, item: InputFile, opts: AnnotateOptions, pr
                    unit="frame", leave=False, position=position, disable=not progress, dynamic_ncols=True)
         _write_outputs(results, item, info, outputs, opts, report, bar.update)
         report.outputs = list(outputs.values())
-        if capture.bad_packets:
-            report.message = f"{capture.bad_packets} damaged packets skipped"
+        write_text_atomic(manifest_path(item, opts), json.dumps(
+            {"sshvideo": "annotate", "version": __version__, "input": str(item.path),
+             "outputs": {k: p.name for k, p in outputs.items()}, "settings": opts.output_settings()}, indent=1))
+        report.message = _damage_note(capture)
     except (SshvideoError, OSError) as exc:
         report.outcome, report.message = Outcome.FAILED, str(exc)
     except Exception as exc:  # a bug: keep its traceback in the log, report the input, go on with the next
@@ -132,6 +173,14 @@ def annotate_file(detector: Detector, item: InputFile, opts: AnnotateOptions, pr
             capture.stop()
         report.seconds = time.perf_counter() - t0
     return report
+
+
+def _damage_note(capture: Capture) -> str:
+    """What was lost on the way ("" for an intact stream): damaged packets, missing and repeated frames."""
+    notes = [(capture.damaged_packets, "damaged packets skipped"),
+             (capture.missing_frames, "frames missing (their numbers are left out)"),
+             (capture.duplicate_frames, "frames with repeated timestamps dropped")]
+    return ", ".join(f"{count} {what}" for count, what in notes if count)
 
 
 def annotate_files(detector: Detector, inputs: list[InputFile], opts: AnnotateOptions,

@@ -11,8 +11,10 @@ import cv2
 
 from core.atomic import atomic_path, write_text_atomic
 from core.errors import ImageReadError
+from core.file_types import is_image
 from core.inference import Detector
-from sshvideo.inputs import IMAGE_SUFFIXES, InputFile
+from sshvideo.exporters import face_records
+from sshvideo.inputs import InputFile
 from sshvideo.render import draw_boxes
 from training.evaluate import format_wider_file, wider_rows
 from training.images import read_image_rgb
@@ -52,17 +54,16 @@ def detect_images(detector: Detector, inputs: list[InputFile], out_dir: Path, *,
             summary.failed += 1
             continue
         dets = dets.above(threshold)
-        rel = item.relative.with_suffix("")
-        write_text_atomic(out_dir / f"{rel}.txt", format_wider_file(rel.name, wider_rows(dets)))
-        jsonl_lines.append(json.dumps({
-            "image": str(item.path), "width": image.shape[1], "height": image.shape[0],
-            "faces": [{"box": [round(float(v), 2) for v in box], "score": round(float(s), 5)}
-                      for box, s in zip(dets.boxes, dets.scores)],
-        }))
+        base = item.output_base
+        write_text_atomic(out_dir / f"{base}.txt", format_wider_file(base.name, wider_rows(dets)))
+        jsonl_lines.append(json.dumps({"image": str(item.path), "width": image.shape[1], "height": image.shape[0],
+                                       "faces": face_records(dets)}))
         if draw:
             drawn = cv2.cvtColor(draw_boxes(image, dets, draw_scores), cv2.COLOR_RGB2BGR)
-            target = out_dir / "annotated" / item.relative
-            if target.suffix.lower() not in IMAGE_SUFFIXES:
+            target = out_dir / "annotated" / item.relative  # its own name: unique within one input tree
+            if item.output_base == item.relative:  # its stem is another input's: keep both suffixes
+                target = target.with_name(target.name + ".png")
+            elif not is_image(target):
                 target = target.with_suffix(".png")
             with atomic_path(target) as tmp:
                 if not cv2.imwrite(str(tmp), drawn):

@@ -24,7 +24,7 @@ def parse_size(size: str | tuple[int | None, int | None] | None) -> tuple[int | 
 
 def load_detector(weights: str | Path | None, *, device: str = "auto", threshold: float | None = None,
                   size: str | tuple[int | None, int | None] | None = None, pyramid: bool = False,
-                  backend: str = "auto") -> Detector:
+                  backend: str = "auto", max_pixels: int | None = None) -> Detector:
     """Build a Detector for the CLI/GUI; every failure is a ``UserError`` with a clear message.
 
     ``size``: "SHORT:MAX", "native" or its parsed tuple (``training.arg_types.detection_size``); None
@@ -40,6 +40,8 @@ def load_detector(weights: str | Path | None, *, device: str = "auto", threshold
         overrides.update(short_side=sizes[0], max_side=sizes[1])
     if pyramid:
         overrides["pyramid"] = True
+    if max_pixels is not None:
+        overrides["max_pixels"] = max_pixels
     if threshold is not None:
         if not 0.0 <= threshold <= 1.0:
             raise UserError(f"--thresh must be within [0, 1], got {threshold}")

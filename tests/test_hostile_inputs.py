@@ -381,3 +381,228 @@ def test_label_file_naming_an_image_too_long_for_the_os_is_refused_with_a_messag
     voc.write_text(f"<annotation><filename>{'x' * 5000}.jpg</filename></annotation>")
     with pytest.raises(LabelFormatError, match="long.xml: image"):
         read_labels(f"voc={voc}")
+
+
+# == The command line: options, outputs and batches (issue 20 items 1, 2, 4, 5, 6, 8, 9, 10) ================
+# Covered elsewhere, beside the code they pin: image files (item 2/6a) in tests/training/test_images.py;
+# the detector's size cap (6b) in tests/core/test_max_pixels.py; frame numbering by timestamp and the
+# capture's loss counters (8), start/end validation, stalled streams and `video=`/`lavfi:` file names (9, 10)
+# in tests/sshvideo/test_capture.py and tests/sshvideo/test_sources.py; odd frame sizes (10) in
+# tests/sshvideo/test_video_writer.py; the viewer's Ctrl-C (10) in tests/gui/test_app.py and the xcb check
+# (11) in tests/gui/test_platform_check.py.
+
+def _cli(*args) -> int:
+    from sshvideo.cli import main
+
+    return main(["--quiet", *map(str, args)])
+
+
+def _parser_refuses(capsys, *args) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        _cli(*args)
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+# -- item 1: a render mode that leaves a detected face visible cannot be asked for ------------------------------
+
+@pytest.mark.parametrize("mode,scale", [("blur", "0"), ("blur", "-1"), ("blur", "nan"), ("mosaic", "0.1"),
+                                        ("solid", "inf")])
+def test_a_mask_smaller_than_the_face_is_refused(tmp_path, capsys, mode, scale):
+    err = _parser_refuses(capsys, "annotate", tmp_path, "--render", mode, "--mask-scale", scale)
+    assert "--mask-scale" in err
+
+
+@pytest.mark.parametrize("mode", ["blur", "mosaic", "solid"])
+def test_every_hiding_mode_changes_the_whole_face(mode):
+    import numpy as np
+
+    from core.inference import Detections
+    from sshvideo.render import RenderSettings, render
+
+    frame = np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    dets = Detections(np.array([[50, 60, 130, 160]], np.float32), np.array([0.9], np.float32))
+    out = render(frame, dets, mode, RenderSettings(mask_scale=1.0))
+    yy, xx = np.mgrid[0:200, 0:200]
+    inside = ((xx - 90) / 40) ** 2 + ((yy - 110) / 50) ** 2 < 0.95  # the ellipse inscribed in the face box
+    changed = np.abs(out.astype(int) - frame.astype(int)).sum(axis=2) > 0
+    assert changed[inside].mean() > 0.97
+
+
+# -- item 2: one broken image is a named, skipped failure ------------------------------------------------------
+
+@pytest.mark.video
+def test_a_zero_byte_image_is_skipped_by_name_and_the_others_are_detected(tmp_path, capsys, confident_checkpoint):
+    import shutil
+
+    from conftest import DATA
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a_empty.jpg").write_bytes(b"")
+    shutil.copy(next((DATA / "val_images").rglob("*.jpg")), photos / "b_face.jpg")
+    assert _cli("detect", photos, "--weights", confident_checkpoint, "--out", tmp_path / "found") == 1
+    assert "a_empty.jpg" in capsys.readouterr().err
+    assert (tmp_path / "found" / "b_face.txt").is_file()
+    assert len((tmp_path / "found" / "detections.jsonl").read_text().splitlines()) == 1
+
+
+# -- item 4: outputs never collide, an existing run is never replaced -----------------------------------------
+
+@pytest.mark.video
+def test_inputs_with_the_same_stem_get_distinct_outputs(tmp_path, clip_factory, confident_checkpoint):
+    import shutil
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy(clip_factory(frames=3), videos / "clip.mp4")
+    shutil.copy(clip_factory(frames=5, size=(96, 64)), videos / "clip.mkv")
+    out = tmp_path / "out"
+    assert _cli("annotate", videos, "--weights", confident_checkpoint, "--out", out, "--format", "jsonl,csv") == 0
+    assert sorted(p.name for p in out.glob("*.jsonl")) == ["clip.mkv.jsonl", "clip.mp4.jsonl"]
+    assert json.loads((out / "clip.mkv.jsonl").read_text().splitlines()[0])["width"] == 96
+
+
+def test_the_same_file_name_from_two_folders_is_refused_not_overwritten(tmp_path):
+    from sshvideo.inputs import VIDEO_SUFFIXES, expand_inputs
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "clip.mp4").write_bytes(b"x")
+    inputs, problems = expand_inputs([str(tmp_path / "a" / "clip.mp4"), str(tmp_path / "b" / "clip.mp4")],
+                                     VIDEO_SUFFIXES)
+    assert [i.path.parent.name for i in inputs] == ["a"]
+    assert len(problems) == 1 and "would overwrite" in problems[0]
+
+
+def test_images_with_the_same_stem_get_distinct_prediction_files(tmp_path):
+    from sshvideo.inputs import IMAGE_SUFFIXES, expand_inputs
+
+    for name in ("x.jpg", "x.png", "y.jpg"):
+        (tmp_path / name).write_bytes(b"x")
+    inputs, problems = expand_inputs([str(tmp_path)], IMAGE_SUFFIXES)
+    assert not problems and sorted(str(i.output_base) for i in inputs) == ["x.jpg", "x.png", "y"]
+
+
+def test_training_into_an_existing_run_without_resume_is_refused(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last.pt").write_bytes(b"a previous run")
+    assert _cli("train", "--data", tmp_path, "--out", tmp_path / "run") == 2
+    assert "holds a run already" in capsys.readouterr().err
+    assert (tmp_path / "run" / "last.pt").read_bytes() == b"a previous run"
+
+
+# -- item 5: a run's outputs and temporaries are never its inputs; stale temporaries are removed --------------
+
+@pytest.mark.video
+def test_annotating_a_folder_that_holds_the_output_folder_skips_the_outputs(tmp_path, clip_factory,
+                                                                             confident_checkpoint, monkeypatch):
+    import shutil
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy(clip_factory(frames=3), videos / "talk.mp4")
+    monkeypatch.chdir(videos)
+    for _ in range(2):  # the second run finds ./annotated/talk_boxes.mp4 inside its input folder
+        assert _cli("annotate", ".", "--weights", confident_checkpoint, "--render", "boxes") == 0
+    assert sorted(p.name for p in (videos / "annotated").iterdir()) == [
+        "talk.jsonl", "talk.sshvideo.json", "talk_boxes.mp4"]
+
+
+def test_temporaries_of_a_killed_run_are_removed_and_a_live_runs_kept(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from core.atomic import _host, remove_stale_partials
+    from sshvideo.inputs import VIDEO_SUFFIXES, expand_inputs
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = tmp_path / f".talk.@{_host()}+{int(dead.stdout)}@.abc.partial.mp4"
+    alive = tmp_path / f".other.@{_host()}+{os.getpid()}@.abc.partial.mp4"
+    for path in (killed, alive):
+        path.write_bytes(b"half a video")
+    assert expand_inputs([str(tmp_path)], VIDEO_SUFFIXES)[0] == []  # never inputs
+    assert remove_stale_partials(tmp_path) == [killed]
+    assert alive.exists() and not killed.exists()
+
+
+# -- item 6: a decompression bomb is refused before decoding ---------------------------------------------------
+
+def test_a_20000_pixel_png_is_refused_from_its_header(tmp_path):
+    import struct
+    import zlib
+
+    from core.errors import ImageReadError
+    from training.images import read_image_rgb
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = tmp_path / "bomb.png"  # a valid header; the pixel data need not even be there
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0))
+                     + chunk(b"IEND", b""))
+    with pytest.raises(ImageReadError, match=r"bomb\.png.*20000"):
+        read_image_rgb(bomb)
+
+
+def test_the_detection_size_cap_is_an_option(tmp_path, capsys):
+    from sshvideo.commands.common import DetectorOptions
+    from sshvideo.cli import build_parser
+
+    args = build_parser("detect").parse_args(["detect", "x.jpg", "--max-megapixels", "2"])
+    assert DetectorOptions.from_args(args).max_pixels == 2_000_000
+    assert "--max-megapixels" in _parser_refuses(capsys, "detect", tmp_path, "--max-megapixels", "0")
+
+
+# -- item 9: every bad option is a usage message naming it, before any work starts ----------------------------
+
+@pytest.mark.parametrize("args,option", [
+    (["annotate", ".", "--start", "-5"], "--start"), (["annotate", ".", "--start", "nan"], "--start"),
+    (["annotate", ".", "--end", "inf"], "--end"), (["annotate", ".", "--batch", "-1"], "--batch"),
+    (["annotate", ".", "--every", "0"], "--every"), (["annotate", ".", "--thresh", "nan"], "--thresh"),
+    (["detect", ".", "--thresh", "1.5"], "--thresh"), (["detect", ".", "--size", "big"], "--size"),
+    (["train", "--data", ".", "--out", "r", "--lr", "nan"], "--lr"),
+    (["train", "--data", ".", "--out", "r", "--steps", "0"], "--steps"),
+    (["train", "--data", ".", "--out", "r", "--mix-ratio", "2"], "--mix-ratio"),
+    (["view", "--fps", "-30"], "--fps"),
+])
+def test_bad_option_values_are_usage_errors_naming_the_option(capsys, args, option):
+    assert option in _parser_refuses(capsys, *args)
+
+
+def test_end_before_start_is_a_usage_error(tmp_path, capsys):
+    assert _cli("annotate", tmp_path, "--start", "5", "--end", "2") == 2
+    assert "--end" in capsys.readouterr().err
+
+
+# -- item 10: --skip-existing only skips outputs made with the same settings; training flags that would be
+# -- ignored or mislabel the run are refused ---------------------------------------------------------------
+
+@pytest.mark.video
+def test_skip_existing_redoes_outputs_made_with_other_settings(tmp_path, clip_factory, confident_checkpoint, capsys,
+                                                               caplog):
+    clip = clip_factory(frames=4)
+    out = tmp_path / "out"
+    common = ["annotate", clip, "--weights", confident_checkpoint, "--out", out, "--skip-existing"]
+    assert _cli(*common, "--thresh", "0.9") == 0
+    assert _cli(*common, "--thresh", "0.9") == 0
+    assert "skipped (outputs exist, same settings)" in capsys.readouterr().out
+    assert _cli(*common, "--thresh", "0.3", "--end", "0.2") == 0
+    assert "skipped (" not in capsys.readouterr().out
+    assert "other settings (end, threshold)" in caplog.text
+    header = json.loads((out / f"{clip.stem}.jsonl").read_text().splitlines()[0])
+    assert header["threshold"] == 0.3
+
+
+def test_init_from_and_resume_together_are_refused(tmp_path, capsys):
+    err = _parser_refuses(capsys, "train", "--data", tmp_path, "--out", tmp_path / "r", "--resume", "a.pt",
+                          "--init-from", "b.pt")
+    assert "not allowed with argument" in err
+
+
+def test_a_checkpoint_of_another_network_than_model_names_is_refused(tmp_path, capsys, lite_checkpoint):
+    path, _ = lite_checkpoint
+    assert _cli("train", "--model", "ssh_vgg16", "--init-from", path, "--data", tmp_path,
+                "--out", tmp_path / "r") == 2
+    assert "not ssh_vgg16" in capsys.readouterr().err

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,16 +83,22 @@ class Options:
                                     draw_scores=args.draw_scores, mask_scale=args.mask_scale,
                                     keep_audio=args.keep_audio, every=args.every, start=args.start, end=args.end,
                                     batch=args.batch, skip_existing=args.skip_existing)
-        return cls(tuple(args.inputs), DetectorOptions.from_args(args), settings, show_progress(args))
+        detector = DetectorOptions.from_args(args)
+        settings = replace(settings, detector_settings=detector.output_settings())
+        return cls(tuple(args.inputs), detector, settings, show_progress(args))
 
 
 def run(options: Options) -> int:
+    from core.atomic import remove_stale_partials
     from core.file_types import VIDEO_SUFFIXES
     from sshvideo.annotate import annotate_files, format_summary
     from sshvideo.inputs import expand_inputs
     from training.distributed import DistInfo, shard
 
-    inputs, problems = expand_inputs(list(options.inputs), VIDEO_SUFFIXES)
+    out_dir = options.annotate.out_dir
+    for leftover in remove_stale_partials(out_dir):
+        print(f"removed {leftover}: left by an interrupted run", file=sys.stderr)
+    inputs, problems = expand_inputs(list(options.inputs), VIDEO_SUFFIXES, exclude=(out_dir,))
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     dist = DistInfo.from_env()

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.arg_types import detection_size, fraction
+from training.arg_types import detection_size, fraction, positive_number
 
 
 def show_progress(args: argparse.Namespace) -> bool:
@@ -38,6 +38,9 @@ def add_detector_arguments(parser: argparse.ArgumentParser, default_threshold: f
     parser.add_argument("--size", metavar="SHORT:MAX", type=detection_size,
                         help="detection size: short side SHORT, long side at most MAX ('native' = the frame's own "
                              "size); default: the checkpoint's own setting")
+    parser.add_argument("--max-megapixels", metavar="MP", type=positive_number,
+                        help="larger frames are detected downscaled to this many megapixels, whatever --size says "
+                             "(bounds memory; default: 16.8, i.e. 4096x4096)")
 
 
 @dataclass(frozen=True)
@@ -50,16 +53,38 @@ class DetectorOptions:
     threshold: float | None = None
     size: tuple[int | None, int | None] | None = None
     pyramid: bool = False
+    max_pixels: int | None = None  # None: the checkpoint's cap (InferenceConfig.max_pixels)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, *, threshold: float | None = None) -> "DetectorOptions":
         return cls(weights=args.weights, device=args.device, backend=args.backend,
                    threshold=getattr(args, "thresh", threshold), size=args.size,
-                   pyramid=getattr(args, "pyramid", False))
+                   pyramid=getattr(args, "pyramid", False), max_pixels=_pixels(getattr(args, "max_megapixels", None)))
+
+    def output_settings(self) -> dict:
+        """What of this decides the detections (recorded with outputs; device and backend do not)."""
+        weights = self.weights if self.weights is not None else "embedded"
+        return {"weights": str(weights), "weights_bytes": _size_of(self.weights), "size": self.size,
+                "pyramid": self.pyramid, "max_pixels": self.max_pixels}
 
     def load(self, *, device: str | None = None):
         """The ``core.inference.Detector``; every failure is a ``UserError`` naming the cause."""
         from sshvideo.models import load_detector
 
         return load_detector(self.weights, device=device or self.device, threshold=self.threshold, size=self.size,
-                             pyramid=self.pyramid, backend=self.backend)
+                             pyramid=self.pyramid, backend=self.backend, max_pixels=self.max_pixels)
+
+
+def _pixels(megapixels: float | None) -> int | None:
+    return None if megapixels is None else max(1, round(megapixels * 1e6))
+
+
+def _size_of(weights: Path | None) -> int | None:
+    """The checkpoint's size in bytes: a cheap fingerprint that changes when it is retrained."""
+    from core.weights import default_weights
+
+    path = weights if weights is not None else default_weights()
+    try:
+        return path.stat().st_size if path is not None else None
+    except OSError:
+        return None

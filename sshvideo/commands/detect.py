@@ -43,11 +43,14 @@ class Options:
 
 
 def run(options: Options) -> int:
+    from core.atomic import remove_stale_partials
     from core.file_types import IMAGE_SUFFIXES
     from sshvideo.detect_images import detect_images
     from sshvideo.inputs import expand_inputs
 
-    inputs, problems = expand_inputs(list(options.inputs), IMAGE_SUFFIXES)
+    for leftover in remove_stale_partials(options.out):
+        print(f"removed {leftover}: left by an interrupted run", file=sys.stderr)
+    inputs, problems = expand_inputs(list(options.inputs), IMAGE_SUFFIXES, exclude=(options.out,))
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if not inputs:
