@@ -15,8 +15,9 @@ dropped on its first miss; a confirmed track is kept, and its predicted box outp
 ``max_missed`` frames after its last confident hit.
 
 What is output, so that tracking never hides a face that plain detection shows at the same threshold:
-every detection >= ``high_thresh`` (with its track's id, tentative or confirmed), low-score detections that
-continued a confirmed track, and the predicted boxes of confirmed tracks that matched nothing this frame.
+every detection >= ``high_thresh`` (with its track's id, tentative or confirmed), and for confirmed tracks
+(with at least ``min_confident_share`` confident hits) the low-score detection that continued them or, when
+nothing matched, their predicted box (``carried``).
 
 Boxes are float32 xyxy in pixels, x2 = x1 + width, as ``core.inference.Detections``. Frame indices are
 the pipeline's (numbered by timestamp), so a gap between two indices is elapsed time for the motion model.
@@ -52,6 +53,11 @@ class TrackerSettings:
         max_edge_shift: smoothing never moves an edge of a matched box by more than this share of the
             detection's width/height. At 0.1 the render's 1.3 mask around the smoothed box still contains
             the whole detection (each side grows by 0.15 x (1 - 2 x 0.1) = 0.12 >= 0.1 of the size).
+        min_confident_share: carried boxes and low-score boxes are output only for confirmed tracks matched
+            by a confident detection in at least this share of the detected frames since their birth: a
+            false positive that flickers around ``high_thresh`` is then shown only where plain detection shows
+            it, while a steadily detected face is covered through its dips. 0 shows them for every confirmed
+            track (most coverage, most false boxes).
     """
 
     high_thresh: float = 0.5
@@ -62,6 +68,7 @@ class TrackerSettings:
     max_missed: int = 12
     smoothing: float = 0.05
     max_edge_shift: float = 0.1
+    min_confident_share: float = 0.0
 
     def __post_init__(self):
         checks = [
@@ -73,6 +80,7 @@ class TrackerSettings:
             ("max_missed", self.max_missed >= 0, "at least 0"),
             ("smoothing", self.smoothing >= 0.0, "at least 0"),
             ("max_edge_shift", 0.0 <= self.max_edge_shift <= 1.0, "within [0, 1]"),
+            ("min_confident_share", 0.0 <= self.min_confident_share <= 1.0, "within [0, 1]"),
         ]
         for f in fields(self):  # ints must be ints (a 2.5-frame birth is a caller's bug), floats finite
             value = getattr(self, f.name)
@@ -229,6 +237,10 @@ class _State:
     score: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # last detection score
     confirmed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     shown: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # box output at the last hit
+    last_seen: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # frame of the last match
+    looks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # detected frames since birth
+    confident_hits: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    visible: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # output at the last detected frame
 
     def keep(self, mask: np.ndarray) -> None:
         for f in fields(self):
@@ -262,6 +274,7 @@ class Tracker:
         self._distinct = 0
         self._frame: int | None = None  # last frame index seen (detected or not)
         self._frames_looked = 0  # detected frames since the start or the last reset
+        self._last_look: int | None = None  # index of the last detected frame
 
     @property
     def distinct_faces(self) -> int:
@@ -273,6 +286,7 @@ class Tracker:
         self._tracks = _State()
         self._frame = None
         self._frames_looked = 0
+        self._last_look = None
 
     def update(self, boxes: np.ndarray, scores: np.ndarray, frame_index: int) -> Tracks:
         """Associate the detections of a detected frame and return the tracks to show in it.
@@ -290,6 +304,7 @@ class Tracker:
             raise ValueError(f"{len(boxes)} boxes but {len(scores)} scores")
         self._advance(frame_index)
         self._frames_looked += 1
+        self._last_look, last_look = frame_index, self._last_look
         tracks = self._tracks
 
         candidates = np.flatnonzero(scores >= st.low_thresh)
@@ -307,7 +322,10 @@ class Tracker:
             pairs.append((tr[r], dc[c]))
 
         associate(free & tracks.confirmed, high, st.match_iou)
-        associate(free & tracks.confirmed, ~high & (scores < st.high_thresh), st.low_match_iou)
+        # Stage 2 only for tracks matched at the previous detected frame (ByteTrack's rule): a weak box next to
+        # a track already lost is more likely clutter than the face coming back.
+        associate(free & tracks.confirmed & (tracks.last_seen == last_look), ~high & (scores < st.high_thresh),
+                  st.low_match_iou)
         associate(free & ~tracks.confirmed, high, st.match_iou)
 
         rows = np.concatenate([r for r, _ in pairs])
@@ -319,8 +337,11 @@ class Tracker:
         tracks.score[rows] = scores[cols]
         confident = scores[cols] >= st.high_thresh
         tracks.last_hit[rows[confident]] = frame_index
+        tracks.last_seen[rows] = frame_index
         hit = np.zeros(len(tracks.ids), bool)
         hit[rows] = True
+        tracks.looks += 1
+        tracks.confident_hits[rows[confident]] += 1
         tracks.hits = np.where(hit, tracks.hits + 1, 0)
         newly = ~tracks.confirmed & (tracks.hits >= st.min_hits)
         tracks.confirmed |= newly
@@ -333,7 +354,12 @@ class Tracker:
         alive &= self._inside(tracks)
         tracks.keep(alive)
         self._start_tracks(boxes[high], scores[high], frame_index)
-        return self._output(np.concatenate([hit[alive], np.ones(int(high.sum()), bool)]))
+        hit_now = np.concatenate([hit[alive], np.ones(int(high.sum()), bool)])
+        t = self._tracks
+        weak = ~hit_now | (t.score < st.high_thresh)  # carried, or continued by a low-score box
+        reliable = t.confident_hits >= st.min_confident_share * t.looks
+        t.visible = ~weak | (t.confirmed & reliable)
+        return self._output(hit_now)
 
     def predict_only(self, frame_index: int) -> Tracks:
         """The tracks of a frame that was not detected: every track the last detected frame showed, moved by
@@ -369,21 +395,22 @@ class Tracker:
         # delay their ids, and they cannot be a track's flicker because no track existed before.
         confirmed = np.full(n, self._frames_looked < self.settings.min_hits or self.settings.min_hits == 1)
         self._distinct += int(confirmed.sum())
-        self._tracks.append(_State(pos, vel, cov, np.arange(self._next_id, self._next_id + n, dtype=np.int64),
-                                   np.ones(n, np.int64), np.full(n, frame_index, np.int64), scores.astype(np.float32),
-                                   confirmed, boxes.astype(np.float64)))
+        ones = np.ones(n, np.int64)
+        self._tracks.append(_State(pos, vel, cov, np.arange(self._next_id, self._next_id + n, dtype=np.int64), ones,
+                                   np.full(n, frame_index, np.int64), scores.astype(np.float32), confirmed,
+                                   boxes.astype(np.float64), np.full(n, frame_index, np.int64), ones, ones,
+                                   np.ones(n, bool)))
         self._next_id += n
 
     def _output(self, hit_now: np.ndarray) -> Tracks:
-        """Every live track: those hit in this frame with their smoothed boxes, the others with their predicted
-        boxes, ``carried``. After ``update`` the live tentative tracks are exactly those hit (they die on a
-        miss), so carried boxes come from confirmed tracks only; after ``predict_only`` every track that the
-        last detected frame showed is carried."""
+        """The tracks marked ``visible`` at the last detected frame: those hit in this frame with their
+        smoothed boxes, the others with their predicted boxes, ``carried``."""
         t = self._tracks
         boxes = np.where(hit_now[:, None], t.shown, cxcywh_to_xyxy(t.pos))
         if self.frame_size is not None:
             w, h = self.frame_size
             boxes = np.clip(boxes, 0, [w, h, w, h])
-        order = np.lexsort((t.ids, -t.score))
+        show = np.flatnonzero(t.visible)
+        order = show[np.lexsort((t.ids[show], -t.score[show]))]
         return Tracks(boxes[order].astype(np.float32), t.score[order].astype(np.float32), t.ids[order].copy(),
                       ~hit_now[order], t.confirmed[order].copy())
