@@ -15,6 +15,11 @@ class UserError(SshvideoError):
     """A bad command-line option or combination of options."""
 
 
+class SettingsError(SshvideoError, ValueError):
+    """A setting out of its range or unavailable here: a device, a backend, an inference setting. Also a
+    ``ValueError``, as library callers passing such a value expect."""
+
+
 class LabelFormatError(SshvideoError):
     """A label or prediction file is malformed; the message names the file and the line or element."""
 

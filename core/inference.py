@@ -26,6 +26,7 @@ from torch import nn
 
 from core.checkpoint import Checkpoint, load_checkpoint
 from core.config import ModelConfig
+from core.errors import SettingsError
 from core.fold import fold_batchnorm, fold_input_normalization
 from core.model import FlatOutputs, pair_outputs
 from core.onnx_backend import OnnxRuntimeNetwork, onnxruntime_available
@@ -142,11 +143,14 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
         if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError:  # torch's message for a malformed name lists its many device types
+        raise SettingsError(f"unknown device {device!r}: use auto, cpu, cuda, cuda:N or mps") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device} requested but CUDA is not available (torch {torch.__version__})")
+        raise SettingsError(f"device {device} requested but CUDA is not available (torch {torch.__version__})")
     if device.type == "mps" and not _mps_available():
-        raise ValueError("device mps requested but MPS is not available")
+        raise SettingsError("device mps requested but MPS is not available")
     return device
 
 
@@ -162,12 +166,12 @@ def choose_backend(requested: str, device: torch.device, optimize: bool = True) 
     when it is installed (faster there), torch elsewhere; an unusable explicit choice
     raises ``ValueError``."""
     if requested not in BACKENDS:
-        raise ValueError(f"unknown backend {requested!r}: expected one of {', '.join(BACKENDS)}")
+        raise SettingsError(f"unknown backend {requested!r}: expected one of {', '.join(BACKENDS)}")
     if requested == "onnxruntime":
         if device.type != "cpu":
-            raise ValueError(f"the onnxruntime backend runs on the CPU, not on {device}: use --backend torch")
+            raise SettingsError(f"the onnxruntime backend runs on the CPU, not on {device}: use --backend torch")
         if not onnxruntime_available():
-            raise ValueError("backend onnxruntime requested but it is not installed: pip install onnxruntime onnx")
+            raise SettingsError("backend onnxruntime requested but it is not installed: pip install onnxruntime onnx")
         return "onnxruntime"
     if requested == "auto" and optimize and device.type == "cpu" and onnxruntime_available():
         return "onnxruntime"
@@ -224,8 +228,11 @@ class Detector:
         ckpt = path if isinstance(path, Checkpoint) else load_checkpoint(path)
         if inference is None:
             inference = InferenceConfig.from_dict(ckpt.metadata.get("inference", {}))
-        return cls(ckpt.build_model(), ckpt.config, device=device, inference=replace(inference, **overrides),
-                   backend=backend)
+        try:
+            inference = replace(inference, **overrides)
+        except ValueError as exc:  # InferenceConfig's own range checks
+            raise SettingsError(f"inference settings: {exc}") from None
+        return cls(ckpt.build_model(), ckpt.config, device=device, inference=inference, backend=backend)
 
     # -- network -------------------------------------------------------------------------------
     def _forward(self, images: torch.Tensor):

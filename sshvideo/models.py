@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.checkpoint import CheckpointError
 from core.errors import UserError
 from core.inference import Detector
 from core.weights import default_weights
@@ -48,9 +47,5 @@ def load_detector(weights: str | Path | None, *, device: str = "auto", threshold
         # Thresholding before NMS keeps exactly the boxes above it (only a higher box can suppress one);
         # with box voting only those boxes vote, which moves the averaged boxes by a pixel or so.
         overrides["score_threshold"] = threshold
-    try:
-        return Detector.from_checkpoint(weights, device=device, backend=backend, **overrides)
-    except CheckpointError as exc:
-        raise UserError(str(exc)) from exc
-    except ValueError as exc:  # unavailable device or backend
-        raise UserError(str(exc)) from exc
+    # A bad checkpoint, device, backend or setting raises the project's own error, naming it.
+    return Detector.from_checkpoint(weights, device=device, backend=backend, **overrides)
