@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import LabelFormatError
+from core.file_types import is_image
 from training.samples import Sample
 
 
@@ -39,7 +40,7 @@ def read_wider_labels(labels: str | Path, images_dir: str | Path, *, drop_invali
         if not name:
             i += 1
             continue
-        if not name.lower().endswith((".jpg", ".jpeg", ".png", ".bmp")):
+        if not is_image(name):
             raise LabelFormatError(f"{labels}:{i + 1}: expected an image path, got {name[:80]!r}")
         if ".." in Path(name).parts or Path(name).is_absolute():
             raise LabelFormatError(f"{labels}:{i + 1}: image path must be relative and stay inside the folder")

@@ -16,11 +16,6 @@ VGG16_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512))
 FROZEN_BLOCKS = (1, 2)
 
 
-def conv_names() -> list[str]:
-    """["conv1_1", "conv1_2", ..., "conv5_3"] in network order."""
-    return [f"conv{b}_{i}" for b, n, _ in VGG16_BLOCKS for i in range(1, n + 1)]
-
-
 def torchvision_feature_indices() -> dict[str, int]:
     """Index of each conv inside torchvision's ``vgg16().features`` (ReLU after each, pool after blocks)."""
     indices, position = {}, 0
