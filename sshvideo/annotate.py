@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -20,12 +20,13 @@ from core.errors import SshvideoError
 from core.inference import Detector
 from sshvideo import __version__
 from sshvideo.capture import Capture, SourceError
-from sshvideo.exporters import WRITERS
+from sshvideo.exporters import WRITERS, Faces
 from sshvideo.handoff import BoundedQueue, EndOfStream
 from sshvideo.inputs import InputFile
 from sshvideo.render import RenderSettings, render
+from sshvideo.tracking import Tracker, TrackerSettings
 from sshvideo.video_writer import VideoWriter, output_suffix_for
-from sshvideo.worker import DetectWorker
+from sshvideo.worker import DetectWorker, Result
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class AnnotateOptions:
     """What annotate writes for each input. Built once (``sshvideo.commands.annotate``) and validated
-    there; ``threshold`` is the minimum score written and rendered."""
+    there; ``threshold`` is the minimum score written and rendered (with tracking: the minimum score that
+    shows a face or starts a track; boxes continuing a track may score lower, see ``sshvideo.tracking``)."""
 
     out_dir: Path
     formats: tuple[str, ...] = ("jsonl",)
@@ -48,13 +50,29 @@ class AnnotateOptions:
     batch: int = 0  # frames per forward pass; 0: 8 on a GPU, 1 elsewhere
     skip_existing: bool = False
     detector_settings: dict = field(default_factory=dict)  # what else decides the outputs: weights, size
+    track: bool = True  # faces as tracks (ids, carried boxes, smoothing), or each frame's detections alone
+    tracker: dict = field(default_factory=dict)  # TrackerSettings.for_video keywords: keep_seconds, low_thresh...
+    draw_ids: bool = False  # print track ids on the rendered boxes (tracking only)
+
+    def tracker_settings(self, fps: float | None) -> TrackerSettings | None:
+        """The tracker's settings for a video at ``fps`` (None without tracking); ``ValueError`` if invalid."""
+        return TrackerSettings.for_video(self.threshold, fps, **self.tracker) if self.track else None
+
+    @property
+    def detection_threshold(self) -> float:
+        """The score the detector must keep down to: the tracker's low threshold takes weak boxes that
+        continue a track."""
+        settings = self.tracker_settings(None)
+        return self.threshold if settings is None else min(self.threshold, settings.low_thresh)
 
     def output_settings(self) -> dict:
         """Everything that decides the outputs' contents, as recorded in each input's manifest and
         compared by ``--skip-existing``."""
         return {"threshold": self.threshold, "start": self.start, "end": self.end, "every": self.every,
                 "formats": list(self.formats), "render": self.render, "draw_scores": self.draw_scores,
-                "mask_scale": self.mask_scale, "keep_audio": self.keep_audio, **self.detector_settings}
+                "mask_scale": self.mask_scale, "keep_audio": self.keep_audio, "track": self.track,
+                "tracker": dict(sorted(self.tracker.items())) if self.track else None, "draw_ids": self.draw_ids,
+                **self.detector_settings}
 
 
 class Outcome(str, Enum):
@@ -131,6 +149,9 @@ def annotate_file(detector: Detector, item: InputFile, opts: AnnotateOptions, pr
     propagates."""
     from tqdm import tqdm
 
+    if opts.track and detector.inference.score_threshold > opts.detection_threshold:
+        raise ValueError(f"the detector keeps scores >= {detector.inference.score_threshold:g}, but tracking needs "
+                         f"them down to {opts.detection_threshold:g}: load it at opts.detection_threshold")
     report = FileReport(item.path)
     t0 = time.perf_counter()
     capture = worker = bar = None
@@ -207,13 +228,39 @@ def _next_results(results: BoundedQueue):
             return
 
 
+class _FrameFaces:
+    """Turns each result into the faces written and rendered for its frame: the detections above the
+    threshold, or with tracking the tracker's output (``predict_only`` on frames that were not detected)."""
+
+    def __init__(self, opts: AnnotateOptions, info):
+        settings = opts.tracker_settings(info.fps)
+        self.threshold = opts.threshold
+        self.settings = settings
+        self.tracker = None if settings is None else Tracker(settings, frame_size=(info.width, info.height))
+
+    def __call__(self, result: Result) -> Faces:
+        if self.tracker is None:
+            return Faces.from_detections(result.detections.above(self.threshold))
+        index = result.frame.index
+        if not result.detected:
+            return Faces.from_tracks(self.tracker.predict_only(index))
+        dets = result.detections
+        return Faces.from_tracks(self.tracker.update(dets.boxes, dets.scores, index))
+
+
 def _write_outputs(results, item: InputFile, info, outputs: dict[str, Path], opts: AnnotateOptions,
                    report: FileReport, advance) -> None:
     """Write every result into the detection files and the rendered video. All outputs appear under
-    their final names only when the whole stream was processed; otherwise nothing is left behind."""
+    their final names only when the whole stream was processed; otherwise nothing is left behind.
+    Every output gets the same faces per frame (with tracking: carried boxes included), so the files
+    count exactly what the render covered."""
+    faces_of = _FrameFaces(opts, info)
     meta = {"source": str(item.path), "width": info.width, "height": info.height, "fps": info.fps,
             "threshold": opts.threshold, "every": opts.every}
-    render_settings = RenderSettings(draw_scores=opts.draw_scores, mask_scale=opts.mask_scale)
+    if faces_of.settings is not None:  # absent without tracking: those files stay exactly as before
+        meta["tracker"] = asdict(faces_of.settings)
+    render_settings = RenderSettings(draw_scores=opts.draw_scores, mask_scale=opts.mask_scale,
+                                     draw_ids=opts.draw_ids)
     writers = {}
     try:
         writers = {fmt: WRITERS[fmt](outputs[fmt], meta) for fmt in opts.formats}
@@ -222,17 +269,17 @@ def _write_outputs(results, item: InputFile, info, outputs: dict[str, Path], opt
             video = None
             try:
                 for result in _next_results(results):
-                    dets, frame = result.detections.above(opts.threshold), result.frame
+                    faces, frame = faces_of(result), result.frame
                     if video_tmp is not None:
                         if video is None:
                             video = VideoWriter(video_tmp, info, shift=frame.time if opts.start else 0.0,
                                                 start=opts.start, end=opts.end,
                                                 audio_source=str(item.path) if opts.keep_audio else None)
-                        video.write(render(frame.image, dets, opts.render, render_settings), frame.time)
+                        video.write(render(frame.image, faces, opts.render, render_settings), frame.time)
                     for w in writers.values():
-                        w.add(frame.index, frame.time, dets)
+                        w.add(frame.index, frame.time, faces)
                     report.frames += 1
-                    report.faces += len(dets)
+                    report.faces += len(faces)
                     advance(1)
                 if report.frames == 0:
                     raise SourceError(f"{item.path}: no frames decoded"

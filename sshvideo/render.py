@@ -21,23 +21,29 @@ def _scaled_boxes(boxes: np.ndarray, scale: float, height: int, width: int) -> n
     return np.round(grown).astype(np.int64)
 
 
-def draw_boxes(frame: np.ndarray, dets: Detections, draw_scores: bool = False, thickness: int | None = None) -> np.ndarray:
-    """Return a copy of ``frame`` (RGB uint8) with each box drawn in its score colour."""
+def draw_boxes(frame: np.ndarray, dets: Detections, draw_scores: bool = False, thickness: int | None = None,
+               ids: np.ndarray | None = None) -> np.ndarray:
+    """Return a copy of ``frame`` (RGB uint8) with each box drawn in its score colour; a label above its
+    top-left corner shows ``#id`` (``ids`` (N,) given) and/or the score (``draw_scores``)."""
     out = frame.copy()
     h, w = out.shape[:2]
     thickness = thickness or max(1, round(min(h, w) / 360))
-    for (x1, y1, x2, y2), s in zip(_scaled_boxes(dets.boxes, 1.0, h, w), dets.scores):
+    for k, ((x1, y1, x2, y2), s) in enumerate(zip(_scaled_boxes(dets.boxes, 1.0, h, w), dets.scores)):
         colour = score_color(s)
         cv2.rectangle(out, (int(x1), int(y1)), (int(x2), int(y2)), colour, thickness, cv2.LINE_AA)
-        if draw_scores:
-            label = f"{s:.2f}"
-            scale = max(0.4, thickness * 0.4)
-            (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-            y_text = max(th + base, int(y1))
-            cv2.rectangle(out, (int(x1), y_text - th - base), (int(x1) + tw, y_text), colour, -1)
-            cv2.putText(out, label, (int(x1), y_text - base), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1,
-                        cv2.LINE_AA)
+        parts = ([f"#{ids[k]}"] if ids is not None else []) + ([f"{s:.2f}"] if draw_scores else [])
+        if parts:
+            _label(out, " ".join(parts), int(x1), int(y1), colour, thickness)
     return out
+
+
+def _label(out: np.ndarray, text: str, x: int, y: int, colour, thickness: int) -> None:
+    """White text on a ``colour`` patch whose bottom-left is (x, y), pushed down to stay inside the frame."""
+    scale = max(0.4, thickness * 0.4)
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    y_text = max(th + base, y)
+    cv2.rectangle(out, (x, y_text - th - base), (x + tw, y_text), colour, -1)
+    cv2.putText(out, text, (x, y_text - base), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
 
 def _blurred(roi: np.ndarray) -> np.ndarray:
@@ -90,22 +96,33 @@ def anonymise(frame: np.ndarray, dets: Detections, mode: str, mask_scale: float 
 class RenderSettings:
     draw_scores: bool = False  # print each box's score (with a hiding mode: the boxes too)
     mask_scale: float = 1.3  # hiding modes: grow each box by this factor about its centre
+    draw_ids: bool = False  # print each box's track id (faces with ``ids``; with a hiding mode: the boxes too)
 
 
+# ``dets``: anything with ``boxes`` (N, 4) and ``scores`` (N,), and ``ids`` (N,) or None for --draw-ids
+# (``core.inference.Detections``, ``sshvideo.exporters.Faces``).
 Renderer = Callable[[np.ndarray, Detections, RenderSettings], np.ndarray]
+
+
+def _ids_to_draw(dets, settings: RenderSettings) -> np.ndarray | None:
+    return getattr(dets, "ids", None) if settings.draw_ids else None
 
 
 def _hiding_renderer(mode: str) -> Renderer:
     def render_hidden(frame, dets, settings):
         out = anonymise(frame, dets, mode, settings.mask_scale)
-        return draw_boxes(out, dets, draw_scores=True) if settings.draw_scores else out
+        ids = _ids_to_draw(dets, settings)
+        if not settings.draw_scores and ids is None:
+            return out
+        return draw_boxes(out, dets, draw_scores=settings.draw_scores, ids=ids)
     return render_hidden
 
 
 # What ``annotate --render MODE`` draws on each frame: RGB uint8 (H, W, 3) in, a new frame out.
 RENDERERS: dict[str, Renderer] = {
     "none": lambda frame, dets, settings: frame,
-    "boxes": lambda frame, dets, settings: draw_boxes(frame, dets, settings.draw_scores),
+    "boxes": lambda frame, dets, settings: draw_boxes(frame, dets, settings.draw_scores,
+                                                      ids=_ids_to_draw(dets, settings)),
     **{mode: _hiding_renderer(mode) for mode in FACE_HIDERS},
 }
 

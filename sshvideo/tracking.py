@@ -288,6 +288,12 @@ class Tracker:
         self._frames_looked = 0
         self._last_look = None
 
+    def retune(self, settings: TrackerSettings) -> None:
+        """Go on with other settings (the viewer's threshold slider): tracks end as on a seek (``reset``),
+        ids and ``distinct_faces`` keep counting."""
+        self.settings = settings
+        self.reset()
+
     def update(self, boxes: np.ndarray, scores: np.ndarray, frame_index: int) -> Tracks:
         """Associate the detections of a detected frame and return the tracks to show in it.
 

@@ -21,6 +21,7 @@ from sshvideo.commands.common import (
 )
 from training.arg_types import (
     at_least,
+    fraction,
     non_negative_int,
     non_negative_number,
     positive_int,
@@ -52,13 +53,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"grow hidden areas by this factor, at least {MIN_MASK_SCALE:g} (default 1.3)")
     parser.add_argument("--keep-audio", "-k", action="store_true", help="copy the audio stream into the rendered video")
     parser.add_argument("--every", type=positive_int, default=1, metavar="N",
-                        help="detect on every N-th frame; rendered frames in between reuse the last detections "
-                             "(default: 1)")
+                        help="detect on every N-th frame; in the frames in between, tracks carry their boxes "
+                             "(with --no-track: the last detections are reused) (default: 1)")
     parser.add_argument("--start", type=non_negative_number, metavar="T", help="start time in seconds")
     parser.add_argument("--end", type=non_negative_number, metavar="T", help="end time in seconds")
     parser.add_argument("--batch", type=non_negative_int, default=0, metavar="B",
                         help="frames per forward pass (default: 1 on the CPU, 8 on a GPU)")
     parser.add_argument("--skip-existing", action="store_true", help="skip inputs whose outputs all exist")
+    add_tracking_arguments(parser)
+
+
+def add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
+    from sshvideo.tracking import TrackerSettings
+
+    group = parser.add_argument_group("tracking", "faces as tracks: ids, boxes carried through short misses, "
+                                                  "smoothed boxes (sshvideo.tracking)")
+    group.add_argument("--track", action=argparse.BooleanOptionalAction, default=True,
+                       help="give each face a track id and cover it through short misses (default: on); "
+                            "--no-track writes each frame's detections alone")
+    group.add_argument("--draw-ids", action="store_true", help="print track ids on the rendered boxes")
+    group.add_argument("--track-keep", type=non_negative_number, default=0.5, metavar="S",
+                       help="seconds a lost face stays covered at its predicted place (default: 0.5)")
+    group.add_argument("--track-low", type=fraction, default=TrackerSettings.low_thresh, metavar="SCORE",
+                       help="boxes scoring at least this (below --thresh) may continue a track, never start "
+                            f"one (default: {TrackerSettings.low_thresh:g}, or --thresh if lower)")
+    group.add_argument("--track-smoothing", type=non_negative_number, default=TrackerSettings.smoothing,
+                       metavar="S", help="assumed box jitter, a share of the box size: higher smooths more, 0 "
+                                         f"not at all (default: {TrackerSettings.smoothing:g})")
+    group.add_argument("--track-min-share", type=fraction, default=TrackerSettings.min_confident_share,
+                       metavar="F", help="carry boxes only for tracks detected above --thresh in at least "
+                                         "this share of frames: fewer false boxes, less coverage (default: "
+                                         f"{TrackerSettings.min_confident_share:g})")
+
+
+def tracker_overrides(args: argparse.Namespace) -> dict:
+    """``TrackerSettings.for_video`` keywords from the command line (--track-low capped at --thresh)."""
+    return {"keep_seconds": args.track_keep, "low_thresh": min(args.track_low, args.thresh),
+            "smoothing": args.track_smoothing, "min_confident_share": args.track_min_share}
 
 
 @dataclass(frozen=True)
@@ -79,11 +110,19 @@ class Options:
             raise UserError(f"--format: {exc}") from None
         if args.start is not None and args.end is not None and args.end <= args.start:
             raise UserError(f"--end ({args.end:g}) must be after --start ({args.start:g})")
+        if args.draw_ids and not args.track:
+            raise UserError("--draw-ids needs tracking: drop --no-track")
         settings = AnnotateOptions(out_dir=args.out, formats=formats, render=args.render, threshold=args.thresh,
                                     draw_scores=args.draw_scores, mask_scale=args.mask_scale,
                                     keep_audio=args.keep_audio, every=args.every, start=args.start, end=args.end,
-                                    batch=args.batch, skip_existing=args.skip_existing)
-        detector = DetectorOptions.from_args(args)
+                                    batch=args.batch, skip_existing=args.skip_existing, track=args.track,
+                                    tracker=tracker_overrides(args) if args.track else {}, draw_ids=args.draw_ids)
+        try:
+            settings.tracker_settings(None)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        # With tracking the detector keeps the weak boxes that may continue a track; annotate filters.
+        detector = replace(DetectorOptions.from_args(args), threshold=settings.detection_threshold)
         settings = replace(settings, detector_settings=detector.output_settings())
         return cls(tuple(args.inputs), detector, settings, show_progress(args))
 

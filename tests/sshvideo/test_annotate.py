@@ -29,13 +29,13 @@ def test_all_formats_and_boxes_video_with_audio(clip_factory, tmp_path, confiden
     clip = clip_factory(frames=20, fps=10, audio=True)
     out = tmp_path / "out"
     assert run([clip, "--weights", confident_checkpoint, "--out", out, "--format", "jsonl,csv,mot,cvat",
-                "--render", "boxes", "--keep-audio", "--draw-scores"]) == 0
+                "--render", "boxes", "--keep-audio", "--draw-scores", "--no-track"]) == 0  # tracked: test_tracked_outputs
     stem = clip.stem
     lines = (out / f"{stem}.jsonl").read_text().splitlines()
     header, frames = json.loads(lines[0]), [json.loads(x) for x in lines[1:]]
     assert header["sshvideo"] == "detections" and (header["width"], header["height"]) == (160, 120)
     assert [f["frame"] for f in frames] == list(range(20)) and frames[3]["time"] == pytest.approx(0.3)
-    assert all(f["faces"] and f["faces"][0]["score"] >= 0.5 for f in frames)
+    assert all(f["faces"] and f["faces"][0]["score"] >= 0.5 and "track" not in f["faces"][0] for f in frames)
     csv_rows = (out / f"{stem}.csv").read_text().splitlines()
     assert csv_rows[0] == "frame,time,x1,y1,x2,y2,score" and len(csv_rows) - 1 == sum(len(f["faces"]) for f in frames)
     mot = [r.split(",") for r in (out / f"{stem}.mot.txt").read_text().splitlines()]
@@ -173,3 +173,24 @@ def test_torchrun_ranks_take_their_share_of_the_inputs(clip_factory, tmp_path, c
     monkeypatch.setenv("LOCAL_RANK", "1")
     assert run([*clips, "--weights", confident_checkpoint, "--out", out, "--device", "cpu"]) == 0
     assert sorted(p.name for p in out.glob("*.jsonl")) == [f"{clips[1].stem}.jsonl"]
+
+
+def test_skip_existing_notices_a_change_of_tracking(clip_factory, tmp_path, confident_checkpoint, capsys, caplog):
+    clip = clip_factory(frames=6)
+    out = tmp_path / "o"
+    assert run([clip, "--weights", confident_checkpoint, "--out", out]) == 0
+    manifest = json.loads((out / f"{clip.stem}.sshvideo.json").read_text())["settings"]
+    assert manifest["track"] is True and manifest["tracker"]["keep_seconds"] == 0.5
+    for changed in (["--no-track"], ["--track-keep", "1"]):
+        capsys.readouterr()
+        assert run([clip, "--weights", confident_checkpoint, "--out", out, "--skip-existing", *changed]) == 0
+        assert "skipped" not in capsys.readouterr().out
+    assert "tracker" in caplog.text
+
+
+def test_tracking_usage_errors(tmp_path, confident_checkpoint, capsys):
+    assert run([tmp_path, "--weights", confident_checkpoint, "--no-track", "--draw-ids"]) == 2
+    assert "--draw-ids needs tracking" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        run([tmp_path, "--weights", confident_checkpoint, "--track-low", "2"])
+    assert exit_.value.code == 2 and "--track-low" in capsys.readouterr().err
