@@ -12,6 +12,8 @@ import logging
 import time
 from pathlib import Path
 
+from dataclasses import replace
+
 from PyQt6.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (
@@ -41,7 +43,7 @@ from gui.workers import (
     start_in_thread,
     stop_thread,
 )
-from sshvideo.live import LiveSession
+from sshvideo.live import LiveSession, LiveTracks
 from sshvideo.sources import SourceKind, list_cameras
 from sshvideo.worker import Result
 
@@ -85,6 +87,7 @@ class MainWindow(QMainWindow):
         self.weights, self.device_name = weights, device
         self.detector: Detector | None = None
         self.session: LiveSession | None = None
+        self.tracks: LiveTracks | None = None  # the open source's faces as tracks (ids, distinct count)
         self._ended_session: LiveSession | None = None  # kept after the end so its stats stay readable
         self.source_text: str | None = None
         self.recording = False
@@ -160,6 +163,9 @@ class MainWindow(QMainWindow):
         scores = self._action(bar, "Scores", "S", self._toggle_scores)
         scores.setCheckable(True)
         scores.setChecked(True)
+        self.ids_action = self._action(bar, "Ids", "I", self._toggle_ids)
+        self.ids_action.setCheckable(True)
+        self.ids_action.setChecked(True)
         self._action(self, "Back 5 s", "Left", lambda: self.seek_relative(-5))
         self._action(self, "Forward 5 s", "Right", lambda: self.seek_relative(5))
         self._action(self, "Threshold up", "+", lambda: self.threshold_slider.setValue(self.threshold_slider.value() + 5))
@@ -317,6 +323,8 @@ class MainWindow(QMainWindow):
         self.play_action.setText("Pause")
         self.seek_slider.setEnabled(session.spec.kind is SourceKind.FILE and bool(session.info.duration))
         self.view.message = ""
+        info = session.info
+        self.tracks = LiveTracks(self.view.threshold, info.fps, (info.width, info.height))
         if self._pending_seek is not None:
             session.seek(self._pending_seek)
             self._pending_seek = None
@@ -403,6 +411,8 @@ class MainWindow(QMainWindow):
             self._pending_seek = seconds
             return
         self.session.seek(seconds)
+        if self.tracks is not None:
+            self.tracks.reset()  # the frames after a seek are no continuation of those before
 
     def seek_relative(self, delta: float) -> None:
         self.seek(max(0.0, self._last_time + delta))
@@ -415,9 +425,15 @@ class MainWindow(QMainWindow):
     def _threshold_changed(self, value: int):
         self.view.set_threshold(value / SLIDER_STEPS)
         self.threshold_label.setText(f"{value / SLIDER_STEPS:.2f}")
+        if self.tracks is not None:
+            self.tracks.set_threshold(value / SLIDER_STEPS)
 
     def _toggle_scores(self, checked: bool):
         self.view.show_scores = checked
+        self.view.update()
+
+    def _toggle_ids(self, checked: bool):
+        self.view.show_ids = checked
         self.view.update()
 
     # -- frames ------------------------------------------------------------------------------------
@@ -436,7 +452,9 @@ class MainWindow(QMainWindow):
 
     def _show(self, result: Result) -> None:
         self._last_time = result.frame.time
-        self.view.set_frame(result.frame.image, result.detections)
+        tracks = self.tracks.update(result) if self.tracks is not None else None
+        self.view.set_frame(result.frame.image, result.detections, tracks,
+                            self.tracks.threshold if self.tracks is not None else None)
         self.frames_shown += 1
         if self.recording:
             self._send_to_recorder(result)
@@ -477,9 +495,15 @@ class MainWindow(QMainWindow):
         s, info = session.stats(), session.info
         rec = "   ● REC" if self.recording else ""
         self.status_label.setText(
-            f"{session.spec.label}   {info.width}×{info.height}   display {s.display_fps:.1f} fps   "
-            f"detector {s.detector_fps:.1f} fps   latency {s.latency_ms:.0f} ms   dropped {s.dropped}   "
-            f"device {device}{rec}")
+            f"{session.spec.label}   {info.width}×{info.height}   {self._faces_text()}   "
+            f"display {s.display_fps:.1f} fps   detector {s.detector_fps:.1f} fps   latency {s.latency_ms:.0f} ms   "
+            f"dropped {s.dropped}   device {device}{rec}")
+
+    def _faces_text(self) -> str:
+        """"faces 2 (5 distinct)": on the frame shown, and distinct tracks so far in this source."""
+        shown = self.view.visible_detections()
+        now = f"faces {len(shown) if shown is not None else 0}"
+        return now if self.tracks is None else f"{now} ({self.tracks.distinct_faces} distinct)"
 
     # -- snapshot and recording --------------------------------------------------------------------------
     def save_snapshot(self, path: str | Path) -> Path:
@@ -517,7 +541,9 @@ class MainWindow(QMainWindow):
             log.debug("recorder behind: frame %d not recorded", result.frame.index)
             return
         self._record_in_flight += 1
-        self._record_frame.emit(result, self.view.threshold, self.view.show_scores)
+        # the boxes on screen (tracks included); threshold 0: they are already the ones to show
+        shown = replace(result, detections=self.view.visible_detections())
+        self._record_frame.emit(shown, 0.0, self.view.show_scores)
 
     def _record_written(self) -> None:
         self._record_in_flight = max(0, self._record_in_flight - 1)

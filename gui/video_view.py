@@ -10,6 +10,7 @@ from PyQt6.QtWidgets import QSizePolicy, QWidget
 from core.inference import Detections
 from gui.geometry import fit_rect, map_boxes
 from sshvideo.colors import score_color
+from sshvideo.tracking import Tracks
 
 
 def qimage_from_rgb(frame: np.ndarray) -> QImage:
@@ -24,7 +25,12 @@ def qimage_from_rgb(frame: np.ndarray) -> QImage:
 
 
 class VideoView(QWidget):
-    """Shows the newest frame letterboxed, boxes above ``threshold`` in their score colour."""
+    """Shows the newest frame letterboxed, boxes above ``threshold`` in their score colour.
+
+    Given tracks (``sshvideo.tracking.Tracks``, made at ``tracks_threshold``), it shows the tracks' boxes
+    instead, with their ids when ``show_ids``; after a threshold change, until tracks made at the new
+    threshold arrive, it shows the frame's detections above it (so the slider acts at once, paused too).
+    """
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -34,18 +40,23 @@ class VideoView(QWidget):
         self._frame: np.ndarray | None = None
         self._image: QImage | None = None
         self._dets: Detections | None = None
+        self._tracks: Tracks | None = None
+        self._tracks_threshold: float | None = None
         self.threshold = 0.5
         self.show_scores = True
+        self.show_ids = True
         self.message = ""
 
-    def set_frame(self, frame: np.ndarray, dets: Detections) -> None:
+    def set_frame(self, frame: np.ndarray, dets: Detections, tracks: Tracks | None = None,
+                  tracks_threshold: float | None = None) -> None:
         self._frame = frame  # keeps the buffer the QImage points into alive
         self._image = qimage_from_rgb(frame)
         self._dets = dets
+        self._tracks, self._tracks_threshold = tracks, tracks_threshold
         self.update()
 
     def clear(self, message: str = "") -> None:
-        self._frame = self._image = self._dets = None
+        self._frame = self._image = self._dets = self._tracks = None
         self.message = message
         self.update()
 
@@ -53,8 +64,20 @@ class VideoView(QWidget):
         self.threshold = value
         self.update()
 
+    def _visible(self) -> tuple[Detections, np.ndarray | None] | None:
+        """The boxes shown and their track ids (None without tracks), or None without a frame."""
+        if self._tracks is not None and self.threshold == self._tracks_threshold:
+            return Detections(self._tracks.boxes, self._tracks.scores), self._tracks.ids
+        return None if self._dets is None else (self._dets.above(self.threshold), None)
+
     def visible_detections(self) -> Detections | None:
-        return None if self._dets is None else self._dets.above(self.threshold)
+        visible = self._visible()
+        return None if visible is None else visible[0]
+
+    def visible_ids(self) -> np.ndarray | None:
+        """(K,) track ids of ``visible_detections()``, or None when the view has no tracks."""
+        visible = self._visible()
+        return None if visible is None else visible[1]
 
     def paint_onto(self, painter: QPainter, width: int, height: int) -> None:
         """Draw the current frame and boxes into a ``width`` × ``height`` area (widget or snapshot)."""
@@ -69,21 +92,24 @@ class VideoView(QWidget):
         rect = fit_rect(fw, fh, width, height)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.drawImage(QRectF(*rect), self._image)
-        dets = self.visible_detections()
-        if dets is None or len(dets) == 0:
+        visible = self._visible()
+        if visible is None or len(visible[0]) == 0:
             return
+        dets, ids = visible
         font = QFont()
         font.setPointSizeF(max(7.0, min(12.0, rect[3] / 50)))
         painter.setFont(font)
-        for (x1, y1, x2, y2), score in zip(map_boxes(dets.boxes, fw, fh, rect), dets.scores):
+        for k, ((x1, y1, x2, y2), score) in enumerate(zip(map_boxes(dets.boxes, fw, fh, rect), dets.scores)):
             colour = QColor(*score_color(score))
             pen = QPen(colour, 2)
             pen.setCosmetic(True)
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(QRectF(x1, y1, x2 - x1, y2 - y1))
-            if self.show_scores:
-                label = f"{score:.2f}"
+            parts = ([f"#{ids[k]}"] if self.show_ids and ids is not None else []) + \
+                ([f"{score:.2f}"] if self.show_scores else [])
+            if parts:
+                label = " ".join(parts)
                 metrics = painter.fontMetrics()
                 tw, th = metrics.horizontalAdvance(label) + 4, metrics.height()
                 top = max(0.0, y1 - th)

@@ -4,6 +4,7 @@ Used by the viewer (and usable from any front end): ``poll()`` returns the newes
 together with the boxes found in it) or None, never blocking and never queueing. A front end that
 must not poll passes ``on_update``: it is called from the detection thread whenever a new result (or
 the end of the stream) is waiting, so an event loop can be woken instead of spinning a timer.
+``LiveTracks`` turns the results shown into tracks (ids, boxes carried through misses, smoothing).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from core.inference import Detector
 from sshvideo.capture import Capture, SourceError, StreamInfo
 from sshvideo.handoff import EndOfStream, LatestSlot
 from sshvideo.sources import SourceSpec
+from sshvideo.tracking import Tracker, Tracks, TrackerSettings
 from sshvideo.worker import DetectWorker, Result
 
 OPEN_POLL_SECONDS = 0.05  # how quickly a cancelled open notices
@@ -134,3 +136,44 @@ class LiveSession:
     @property
     def running(self) -> bool:
         return self.worker.running or self.capture.running
+
+
+class LiveTracks:
+    """Faces as tracks for a live display, fed the results it shows (newest wins, so frames are skipped:
+    the tracker takes the gaps in frame index as elapsed time).
+
+    A frame index that does not follow the last one (a seek, a replay) ends the tracks as ``reset`` does;
+    call ``reset`` on a seek anyway, so that frames after it are not predicted across the jump. Ids and
+    ``distinct_faces`` count on across resets and threshold changes, for the whole source.
+    """
+
+    def __init__(self, threshold: float, fps: float | None = None, frame_size: tuple[int, int] | None = None):
+        self.fps = fps
+        self.threshold = threshold
+        self.tracker = Tracker(TrackerSettings.for_video(threshold, fps), frame_size=frame_size)
+        self._last_index: int | None = None
+
+    @property
+    def distinct_faces(self) -> int:
+        return self.tracker.distinct_faces
+
+    def set_threshold(self, threshold: float) -> None:
+        """Track at another threshold from the next frame on (tracks restart, ids go on)."""
+        if threshold != self.threshold:
+            self.threshold = threshold
+            self.tracker.retune(TrackerSettings.for_video(threshold, self.fps))
+            self._last_index = None
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self._last_index = None
+
+    def update(self, result: Result) -> Tracks:
+        """The tracks to show with ``result``'s frame (carried boxes only, if it was not detected)."""
+        index = result.frame.index
+        if self._last_index is not None and index <= self._last_index:
+            self.tracker.reset()
+        self._last_index = index
+        if not result.detected:
+            return self.tracker.predict_only(index)
+        return self.tracker.update(result.detections.boxes, result.detections.scores, index)

@@ -128,3 +128,24 @@ def test_live_source_and_status_bar(qtbot, window):
     window._update_status()
     text = window.status_label.text()
     assert "320×240" in text and "detector" in text and "dropped" in text and "device cpu (onnxruntime)" in text
+
+
+def test_track_ids_on_the_boxes_toggle_and_face_counts_in_the_status_bar(qtbot, window, clip_factory):
+    clip = clip_factory(frames=80, size=(320, 240), fps=20)
+    assert window.open_source(str(clip))
+    qtbot.waitUntil(lambda: window.frames_shown >= 4, timeout=10000)
+    window.toggle_pause()
+    qtbot.wait(300)  # let the frame in flight land
+    dets, ids = window.view.visible_detections(), window.view.visible_ids()
+    assert ids is not None and len(ids) == len(dets) > 0 and len(set(ids.tolist())) == len(ids)
+    window._update_status()
+    assert f"faces {len(dets)} ({window.tracks.distinct_faces} distinct)" in window.status_label.text()
+    assert window.tracks.distinct_faces >= len(ids)
+    with_ids = window.view.grab().toImage()
+    assert window.ids_action.shortcut().toString() == "I" and window.ids_action.isChecked()
+    window.ids_action.trigger()  # key I / the toolbar's "Ids"
+    assert not window.view.show_ids and window.view.grab().toImage() != with_ids
+    window.seek(1.0)  # a seek restarts the tracks; ids go on counting
+    window.toggle_pause()
+    qtbot.waitUntil(lambda: window._last_time >= 1.0, timeout=5000)
+    assert window.view.visible_ids().min() > ids.max()
