@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from core.config import Normalization
 from training.augment import mosaic
 from training.images import load_sample_image
 from training.samples import Sample
@@ -88,16 +89,41 @@ class EpochStream(Dataset):
         return self.dataset.item(index, epoch)
 
 
-def collate(batch, pad_to: int = 32):
-    """Pad images bottom/right to a common size (multiple of ``pad_to``).
+def mean_pixel(norm: Normalization) -> tuple[int, int, int]:
+    """The uint8 RGB pixel that ``norm`` maps to (about) 0: ``mean / scale`` per channel, in RGB order.
+
+    This is the ``pixel_offset`` test time subtracts (``core.fold.fold_input_normalization``), rounded half
+    up: 127.5 -> 128 for the symmetric [-1, 1] input (normalised 1/255 instead of 0), (124, 116, 104) for
+    torchvision's ImageNet mean."""
+    offset = [m / norm.scale for m in norm.mean]
+    if norm.channel_order == "BGR":
+        offset.reverse()
+    r, g, b = (min(255, max(0, math.floor(v + 0.5))) for v in offset)
+    return r, g, b
+
+
+def collate(batch, pad_to: int = 32, pad_value: tuple[int, int, int] = (0, 0, 0)):
+    """Pad images bottom/right to a common size (multiple of ``pad_to``) with the uint8 RGB ``pad_value``.
+
+    Training passes the model's ``mean_pixel``: test time pads frames of different sizes with zeros after
+    subtracting that mean (``core.preprocess.prepare_batch``; only its opt-in ``pad_bottom``/``pad_right``
+    rows replicate the edge instead), and the network's own zero padding is the mean too, so the mean is
+    the border colour a detector sees. (The default, black, is for callers that know no model.) Anchors
+    centred on the padding get no label (``training.targets.centres_inside``).
 
     Returns:
         images uint8 (N, Hp, Wp, 3), boxes list of (M_i, 4), sizes list of (H_i, W_i).
     """
+    if len(pad_value) != 3 or not all(0 <= int(v) <= 255 for v in pad_value):
+        raise ValueError(f"pad_value must be three values in 0..255, got {pad_value!r}")
     sizes = [tuple(img.shape[:2]) for img, _ in batch]
     hp = math.ceil(max(h for h, _ in sizes) / pad_to) * pad_to
     wp = math.ceil(max(w for _, w in sizes) / pad_to) * pad_to
-    images = torch.zeros(len(batch), hp, wp, 3, dtype=torch.uint8)
+    fill = torch.tensor([int(v) for v in pad_value], dtype=torch.uint8)
+    images = torch.empty(len(batch), hp, wp, 3, dtype=torch.uint8)
     for i, (img, _) in enumerate(batch):
-        images[i, : img.shape[0], : img.shape[1]] = img
+        h, w = img.shape[:2]
+        images[i, :h, :w] = img
+        images[i, h:] = fill  # only the padding is filled: at the crop recipe's fixed size, nothing
+        images[i, :h, w:] = fill
     return images, [b for _, b in batch], sizes

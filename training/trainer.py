@@ -8,6 +8,7 @@ TensorBoard logs (``LoggingHook``), periodic evaluation (``EvaluationHook``) and
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,7 @@ from core.inference import Detector, InferenceConfig, resolve_device
 from core.model import SSH, build_ssh
 from training.augment import AUGMENTATIONS
 from training.config import TrainConfig
-from training.dataset import EpochStream, FaceDataset, collate
+from training.dataset import EpochStream, FaceDataset, collate, mean_pixel
 from training.distributed import DistInfo, cleanup, init_from_env, shard
 from training.hooks import (
     CheckpointHook,
@@ -120,8 +121,10 @@ class PreparedRun:
         per_process = self.config.batch_size // self.dist.world_size
         stream = EpochStream(self.dataset, self.indices, self.config.seed, first=self.state.step * per_process,
                              length=(self.config.steps - self.state.step) * per_process)
+        # Padding in the model's mean colour, as at test time; a partial of a module function pickles for workers.
+        pad = functools.partial(collate, pad_value=mean_pixel(self.model_config.normalization))
         loader = DataLoader(stream, batch_size=self.per_forward, shuffle=False, num_workers=self.config.workers,
-                            collate_fn=collate, drop_last=True, pin_memory=torch.cuda.is_available(),
+                            collate_fn=pad, drop_last=True, pin_memory=torch.cuda.is_available(),
                             worker_init_fn=_single_threaded_worker if self.config.workers else None)
         return iter(loader)
 

@@ -3,10 +3,13 @@ import math
 import pytest
 import torch
 
-from core.config import LevelSpec
-from training.loss import smooth_l1, ssh_loss
+from core.anchors import grid_anchors
+from core.boxes import box_iou_inclusive
+from core.config import LevelSpec, model_config
+from training.config import recipe_for
+from training.loss import level_targets, smooth_l1, ssh_loss
 from training.mining import ohem_sample
-from training.targets import assign_targets
+from training.targets import BACKGROUND, FACE, IGNORE, assign_targets
 
 
 def test_labels_positive_negative_ignored_and_border():
@@ -128,3 +131,58 @@ def test_a_larger_allowed_border_trains_the_anchors_that_cross_the_image_edge():
     assert abs(own["cls_m1"].item() - math.log(2)) < 1e-6  # the firing edge anchors are never seen
     expected = (math.log(2) + 3 * math.log(1 + math.exp(2))) / 4  # now they are background
     assert abs(wide["cls_m1"].item() - expected) < 1e-6
+
+
+def test_an_anchor_centred_in_the_batch_padding_is_ignored_and_negative_inside_the_image():
+    # An M3-sized anchor centred at (71.5, 7.5); the 512-px border keeps it either way.
+    anchor = torch.tensor([[71.5 - 127.5, 7.5 - 127.5, 71.5 + 127.5, 7.5 + 127.5]])
+    far_face = torch.tensor([[0.0, 90, 9, 99]])
+    for faces in (torch.zeros(0, 4), far_face):
+        inside, _ = assign_targets(anchor, faces, height=100, width=100, allowed_border=512)
+        padded, _ = assign_targets(anchor, faces, height=100, width=64, allowed_border=512)  # centre x ≥ 64
+        below, _ = assign_targets(anchor, faces, height=7, width=100, allowed_border=512)  # centre y ≥ 7
+        assert inside.tolist() == [BACKGROUND] and padded.tolist() == [IGNORE] and below.tolist() == [IGNORE]
+
+
+def test_level_targets_ignore_each_images_padding_but_not_its_pixels():
+    level = LevelSpec("m3", 32, (256, 512), 8, 512)
+    feature = (4, 6)  # a 128 × 192 batch canvas
+    faces = [torch.zeros(0, 4), torch.zeros(0, 4)]
+    labels, _ = level_targets(level, feature, faces, [(128, 192), (100, 130)], "cpu")
+    anchors = grid_anchors(level.anchor_sizes, level.stride, *feature)
+    cx, cy = (anchors[:, 0] + anchors[:, 2]) / 2, (anchors[:, 1] + anchors[:, 3]) / 2
+    assert (labels[0] == BACKGROUND).all()  # fills the canvas: every anchor is a negative
+    in_padding = (cx >= 130) | (cy >= 100)
+    assert in_padding.any() and (labels[1][in_padding] == IGNORE).all()
+    assert (labels[1][~in_padding] == BACKGROUND).all()
+
+
+def _labels_without_padding_rule(anchors, faces, height, width, border):
+    """Labels as the border rule alone gives them (the code before the padding rule), computed directly."""
+    keep = ((anchors[:, 0] >= -border) & (anchors[:, 1] >= -border)
+            & (anchors[:, 2] < width + border) & (anchors[:, 3] < height + border))
+    best = box_iou_inclusive(anchors, faces).max(dim=1).values
+    labels = torch.full((anchors.shape[0],), IGNORE)
+    labels[best < 0.3] = BACKGROUND
+    labels[best >= 0.5] = FACE
+    labels[~keep] = IGNORE
+    return labels
+
+
+@pytest.mark.parametrize("recipe", ["ssh_lite", "ssh_vgg16"])
+def test_images_that_fill_the_canvas_keep_their_labels(recipe):
+    # The crop recipe's batches are all crop_size² (a multiple of 32): no anchor centre leaves the image.
+    config = recipe_for(recipe)
+    side = config.crop_size
+    generator = torch.Generator().manual_seed(0)
+    corners = torch.rand(2, 12, 2, generator=generator) * (side - 40)
+    sizes = torch.rand(2, 12, 1, generator=generator) * 300 + 8
+    faces = [torch.cat([c, c + s], dim=1) for c, s in zip(corners, sizes)]
+    for level in model_config(config.model).levels:
+        feature = (side // level.stride, side // level.stride)
+        border = level.allowed_border if config.allowed_border is None else config.allowed_border
+        labels, _ = level_targets(level, feature, faces, [(side, side)] * 2, "cpu", config.allowed_border)
+        anchors = grid_anchors(level.anchor_sizes, level.stride, *feature)
+        expected = torch.stack([_labels_without_padding_rule(anchors, f, side, side, border) for f in faces])
+        assert torch.equal(labels, expected), level.name
+        assert (labels == BACKGROUND).any() and (labels == FACE).any()
