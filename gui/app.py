@@ -31,7 +31,7 @@ def has_display() -> bool:
 
 
 def default_source() -> str | None:
-    from gui.main_window import SAMPLE_CLIP
+    from sshvideo.samples import SAMPLE_CLIP
 
     cams = list_cameras()
     if cams:
