@@ -27,8 +27,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from PyQt6.QtWidgets import QApplication
 
-    from gui.main_window import SAMPLE_CLIP, MainWindow
+    from gui.main_window import MainWindow
     from sshvideo.models import load_detector
+    from sshvideo.samples import SAMPLE_CLIP
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow(lambda w, d: load_detector(w, device=d, threshold=0.05), device="cpu", threshold=0.5)

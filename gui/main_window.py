@@ -44,6 +44,7 @@ from gui.workers import (
     stop_thread,
 )
 from sshvideo.live import LiveSession, LiveTracks
+from sshvideo.samples import SAMPLE_CLIP
 from sshvideo.sources import SourceKind, list_cameras
 from sshvideo.worker import Result
 
@@ -51,7 +52,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["SAMPLE_CLIP", "DetectorFactory", "MainWindow"]
 
-SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "sshvideo" / "samples" / "talking_head_720p.mp4"
 SLIDER_STEPS = 100
 MAX_RECORD_IN_FLIGHT = 8  # frames handed to the encoder and not written yet; beyond it frames are skipped
 THREAD_STOP_MS = 5000  # each worker's current step is bounded (open polls its cancel event, stops join ≤ 0.5 s)
