@@ -153,10 +153,32 @@ def _run(source: str | None, headless: bool, *, weights: str | None, device: str
                 code = _play(app, window, source)
         finally:
             window.close()
+            _join_worker_threads(THREAD_EXIT_WAIT_S)
     if ctrl_c is not None and ctrl_c.interrupted:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return code
+
+
+THREAD_EXIT_WAIT_S = 15.0
+
+
+def _join_worker_threads(timeout_s: float) -> None:
+    """Wait (bounded) for the capture and detection threads of stopped sessions. A session stopped while
+    its detector is inside a long first call (building the ONNX Runtime graph, tracing) lets that thread
+    finish on its own; leaving the interpreter while it is still inside native code aborts the process
+    ("terminate called without an active exception"), as a Ctrl-C right after start-up showed."""
+    deadline = time.monotonic() + timeout_s
+    # A second Ctrl-C while closing would interrupt the wait and abort the process: ignored (bounded wait).
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if threading.current_thread() is threading.main_thread() \
+        else None
+    try:
+        for thread in threading.enumerate():
+            if thread is not threading.main_thread() and thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _open_first_source(window, source: str | None) -> bool:
