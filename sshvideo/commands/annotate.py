@@ -17,6 +17,7 @@ from sshvideo.commands import exit_codes
 from sshvideo.commands.common import (
     DetectorOptions,
     add_detector_arguments,
+    inputs_for_run,
     show_progress,
 )
 from training.arg_types import (
@@ -128,18 +129,12 @@ class Options:
 
 
 def run(options: Options) -> int:
-    from core.atomic import remove_stale_partials
     from core.file_types import VIDEO_SUFFIXES
     from sshvideo.annotate import annotate_files, format_summary
-    from sshvideo.inputs import expand_inputs
     from training.distributed import DistInfo, shard
 
     out_dir = options.annotate.out_dir
-    for leftover in remove_stale_partials(out_dir):
-        print(f"removed {leftover}: left by an interrupted run", file=sys.stderr)
-    inputs, problems = expand_inputs(list(options.inputs), VIDEO_SUFFIXES, exclude=(out_dir,))
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
+    inputs, failed_specs = inputs_for_run(options.inputs, VIDEO_SUFFIXES, out_dir)
     dist = DistInfo.from_env()
     inputs = shard(inputs, dist, equal_counts=False)
     detector = options.detector.load(device=_process_device(options.detector.device, dist))
@@ -151,7 +146,7 @@ def run(options: Options) -> int:
     print(prefix + f"device: {detector.runs_on}")
     if reports:
         print(format_summary(reports))
-    failed = sum(r.failed for r in reports) + len(problems)
+    failed = sum(r.failed for r in reports) + failed_specs
     if failed:
         print(f"{prefix}{failed} input(s) failed", file=sys.stderr)
     return exit_codes.FAILED_INPUTS if failed or not reports else exit_codes.OK

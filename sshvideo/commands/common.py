@@ -88,3 +88,17 @@ def _size_of(weights: Path | None) -> int | None:
         return path.stat().st_size if path is not None else None
     except OSError:
         return None
+
+
+def inputs_for_run(specs: tuple[str, ...], suffixes: tuple[str, ...], out_dir: Path):
+    """The inputs of a run writing into ``out_dir``, and how many specs failed: temporaries left there by
+    a killed run are removed first, the output folder is never an input, and every problem is printed."""
+    from core.atomic import remove_stale_partials
+    from sshvideo.inputs import expand_inputs
+
+    for leftover in remove_stale_partials(out_dir):
+        print(f"removed {leftover}: left by an interrupted run", file=sys.stderr)
+    inputs, problems = expand_inputs(list(specs), suffixes, exclude=(out_dir,))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return inputs, len(problems)

@@ -10,6 +10,7 @@ from sshvideo.commands import exit_codes
 from sshvideo.commands.common import (
     DetectorOptions,
     add_detector_arguments,
+    inputs_for_run,
     show_progress,
 )
 
@@ -43,16 +44,10 @@ class Options:
 
 
 def run(options: Options) -> int:
-    from core.atomic import remove_stale_partials
     from core.file_types import IMAGE_SUFFIXES
     from sshvideo.detect_images import detect_images
-    from sshvideo.inputs import expand_inputs
 
-    for leftover in remove_stale_partials(options.out):
-        print(f"removed {leftover}: left by an interrupted run", file=sys.stderr)
-    inputs, problems = expand_inputs(list(options.inputs), IMAGE_SUFFIXES, exclude=(options.out,))
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
+    inputs, failed_specs = inputs_for_run(options.inputs, IMAGE_SUFFIXES, options.out)
     if not inputs:
         print("error: no images to process", file=sys.stderr)
         return exit_codes.FAILED_INPUTS
@@ -60,7 +55,7 @@ def run(options: Options) -> int:
     summary = detect_images(detector, inputs, options.out, threshold=options.detector.threshold, draw=options.draw,
                             draw_scores=options.draw_scores, progress=options.progress,
                             report=lambda message: print(message, file=sys.stderr))
-    failed = summary.failed + len(problems)
+    failed = summary.failed + failed_specs
     print(f"{summary.images} images, {summary.faces} faces, {failed} failed, {summary.seconds:.1f} s "
           f"on {detector.runs_on} -> {options.out}")
     return exit_codes.FAILED_INPUTS if failed else exit_codes.OK
