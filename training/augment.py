@@ -106,19 +106,26 @@ def photometric_jitter(image: np.ndarray, rng: np.random.Generator, brightness: 
                        contrast: tuple[float, float] = (0.6, 1.4), saturation: tuple[float, float] = (0.6, 1.4),
                        hue: float = 12) -> np.ndarray:
     """Random brightness shift (probability 0.5), contrast scaling (0.5), and saturation scaling with a hue
-    shift together (0.75: two chances of 0.5, as the embedded model was trained)."""
-    out = image.astype(np.float32)
+    shift together (0.75: two chances of 0.5, as the embedded model was trained). uint8 (H, W, 3) RGB in
+    and out.
+
+    Every step is a function of one uint8 value, so each is applied as a 256-entry lookup table, computed
+    in float32 exactly as the arithmetic on the whole image would be: the same pixels, about 5× faster
+    (this ran once per crop and mosaic tile, and was the loader's largest cost)."""
+    values = np.arange(256, dtype=np.float32)
+    level = values.copy()
     if rng.random() < 0.5:
-        out += rng.uniform(-brightness, brightness)
+        level += rng.uniform(-brightness, brightness)
     if rng.random() < 0.5:
-        out *= rng.uniform(*contrast)
-    out = out.clip(0, 255)
+        level *= rng.uniform(*contrast)
+    out = cv2.LUT(image, level.clip(0, 255).astype(np.uint8))
     if rng.random() < 0.5 or rng.random() < 0.5:
-        hsv = cv2.cvtColor(out.astype(np.uint8), cv2.COLOR_RGB2HSV).astype(np.float32)
-        hsv[..., 1] *= rng.uniform(*saturation)
-        hsv[..., 0] = (hsv[..., 0] + rng.uniform(-hue, hue)) % 180
-        out = cv2.cvtColor(hsv.clip(0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB).astype(np.float32)
-    return out.clip(0, 255).astype(np.uint8)
+        hsv = cv2.cvtColor(out, cv2.COLOR_RGB2HSV)
+        saturation_lut = (values * rng.uniform(*saturation)).clip(0, 255).astype(np.uint8)
+        hue_lut = ((values + rng.uniform(-hue, hue)) % 180).clip(0, 255).astype(np.uint8)
+        channel_luts = np.stack([hue_lut, saturation_lut, np.arange(256, dtype=np.uint8)], axis=1)
+        out = cv2.cvtColor(cv2.LUT(hsv, channel_luts.reshape(256, 1, 3)), cv2.COLOR_HSV2RGB)
+    return out
 
 
 def mosaic(tiles: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

@@ -32,6 +32,7 @@ class TrainConfig:
     mosaic: float = 0.0  # crop recipe: share of training images that are 2×2 mosaics of half-size crops
     occlusion: float = 0.0  # crop recipe: chance that each face gets an occluder over its lower part or side
     degrade: float = 0.0  # crop recipe: share of crops blurred, darkened or JPEG-compressed
+    freeze_at: int = 0  # the first N backbone parts (ssh_lite: stem, then stages) keep their weights and statistics
     ohem: bool = True
     box_normaliser: str = "sampled"  # box-loss divisor: "sampled" anchors (reference code) or "positives" (paper)
     allowed_border: int | None = None  # anchors further outside the image are ignored; None: each module's own
@@ -60,7 +61,7 @@ class TrainConfig:
                      "crop_size", "short_side", "max_side"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a whole number of at least 1, got {getattr(self, name)!r}")
-        for name in ("warmup_steps", "workers", "eval_every", "eval_max_images", "seed"):
+        for name in ("warmup_steps", "workers", "eval_every", "eval_max_images", "seed", "freeze_at"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ValueError(f"{name} must be a whole number of at least 0, got {getattr(self, name)!r}")
         for name in ("lr", "momentum", "weight_decay", "lr_gamma"):

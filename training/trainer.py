@@ -28,6 +28,7 @@ from training.augment import AUGMENTATIONS
 from training.config import TrainConfig
 from training.dataset import EpochStream, FaceDataset, collate, mean_pixel
 from training.distributed import DistInfo, cleanup, init_from_env, shard
+from training.freeze import freeze_leading_parts, set_train_mode
 from training.hooks import (
     CheckpointHook,
     EvaluationHook,
@@ -110,6 +111,7 @@ class PreparedRun:
     device: torch.device
     state: RunState
     metadata: dict
+    frozen: list[torch.nn.Module] = field(default_factory=list)  # backbone parts kept in eval mode (``freeze_at``)
 
     @property
     def out_dir(self) -> Path:
@@ -134,7 +136,7 @@ class PreparedRun:
         detector = Detector(self.model, self.model_config, device=self.device, inference=self.setup.inference)
         with cudnn_autotuning(False):  # validation images differ in size: tuning each shape costs more than it saves
             metrics = evaluator(detector)
-        self.model.train()
+        set_train_mode(self.model, self.frozen)
         return metrics
 
     def save(self, name: str) -> Path:
@@ -205,7 +207,11 @@ def prepare_run(config: TrainConfig, samples: list[Sample], setup: RunSetup) -> 
     torch.manual_seed(config.seed + dist.rank)
     state = RunState()
     model, mcfg, train_state, parent = _initial_model(config, setup, state)
-    model = model.to(device).to(memory_format=torch.channels_last).train()
+    try:
+        frozen = freeze_leading_parts(model, config.freeze_at)
+    except ValueError as e:
+        raise UserError(f"--freeze-at: {e}") from None
+    model = set_train_mode(model.to(device).to(memory_format=torch.channels_last), frozen)
     optimizer = build_optimizer(model, config, mcfg.batch_norm)
     if train_state is not None and "optimizer" in train_state:
         optimizer.load_state_dict(train_state["optimizer"])
@@ -227,7 +233,7 @@ def prepare_run(config: TrainConfig, samples: list[Sample], setup: RunSetup) -> 
     if dist.is_main:
         setup.out_dir.mkdir(parents=True, exist_ok=True)
     return PreparedRun(config, setup, mcfg, model, StepRunner(wrapped, mcfg, optimizer, config, device), optimizer,
-                       make_dataset(samples, config), indices, per_forward, dist, device, state, metadata)
+                       make_dataset(samples, config), indices, per_forward, dist, device, state, metadata, frozen)
 
 
 def default_hooks(run: PreparedRun) -> list[HookBase]:

@@ -34,6 +34,10 @@ class LiteBackbone(nn.Module):
     def input_conv(self) -> nn.Conv2d:
         return self.stem[0]
 
+    def parts(self) -> list[nn.Module]:
+        """The stem, then the stages (strides 4, 8, 16): the units that fine-tuning may freeze."""
+        return [self.stem, *self.stages]
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, 3, H, W) -> c4 (N, 64, ⌈H/8⌉, ⌈W/8⌉), c5 (N, 128, ⌈H/16⌉, ⌈W/16⌉)."""
         c4 = self.stages[1](self.stages[0](self.stem(x)))

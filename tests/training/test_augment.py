@@ -122,3 +122,34 @@ def test_mosaic_refuses_other_than_four_equal_squares():
         mosaic([_tile(0)] * 3)
     with pytest.raises(ValueError, match="40×40"):
         mosaic([_tile(0), _tile(0), _tile(0), _tile(0, side=32)])
+
+
+def _jitter_by_float_arithmetic(image, rng, brightness=32, contrast=(0.6, 1.4), saturation=(0.6, 1.4), hue=12):
+    """The photometric jitter as whole-image float32 arithmetic (how it was first written)."""
+    import cv2
+
+    out = image.astype(np.float32)
+    if rng.random() < 0.5:
+        out += rng.uniform(-brightness, brightness)
+    if rng.random() < 0.5:
+        out *= rng.uniform(*contrast)
+    out = out.clip(0, 255)
+    if rng.random() < 0.5 or rng.random() < 0.5:
+        hsv = cv2.cvtColor(out.astype(np.uint8), cv2.COLOR_RGB2HSV).astype(np.float32)
+        hsv[..., 1] *= rng.uniform(*saturation)
+        hsv[..., 0] = (hsv[..., 0] + rng.uniform(-hue, hue)) % 180
+        out = cv2.cvtColor(hsv.clip(0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB).astype(np.float32)
+    return out.clip(0, 255).astype(np.uint8)
+
+
+def test_photometric_jitter_by_lookup_tables_gives_the_pixels_of_the_float_arithmetic():
+    from training.augment import photometric_jitter
+
+    changed = 0
+    for seed in range(60):
+        image = np.random.default_rng(seed).integers(0, 256, (23 + seed, 41, 3), dtype=np.uint8)
+        expected = _jitter_by_float_arithmetic(image, np.random.default_rng(seed))
+        got = photometric_jitter(image, np.random.default_rng(seed))
+        assert got.dtype == np.uint8 and np.array_equal(got, expected), f"seed {seed}"
+        changed += not np.array_equal(got, image)
+    assert changed > 40  # the draws did jitter most images

@@ -8,6 +8,7 @@ import torch
 from conftest import DATA, REPO
 
 from core import Detector, InferenceConfig, load_checkpoint, model_config
+from core.errors import UserError
 from core.model import build_ssh
 from training.config import TrainConfig, recipe_for
 from training.optim import parameter_groups
@@ -162,3 +163,35 @@ def test_cudnn_autotuning_is_scoped_to_its_block():
             assert torch.backends.cudnn.benchmark is before
         assert torch.backends.cudnn.benchmark is (not before)
     assert torch.backends.cudnn.benchmark is before
+
+
+def test_frozen_backbone_parts_keep_weights_and_statistics_through_training_and_evaluation(
+        tmp_path, random_lite_checkpoint):
+    torch.set_num_threads(1)
+    samples = read_wider_folder(DATA / "wider_mini")
+    config = recipe_for("ssh_lite", steps=3, batch_size=2, workers=0, crop_size=128, log_every=1,
+                        checkpoint_every=1, eval_every=1, freeze_at=2)
+    evaluations = []
+
+    def evaluator(detector):
+        evaluations.append(detector.model.training)
+        return {"ap50": 0.0}
+
+    result = train(config, samples, RunSetup(out_dir=tmp_path, device="cpu", progress=False,
+                                             init_from=random_lite_checkpoint, evaluator=evaluator))
+    before = load_checkpoint(random_lite_checkpoint).state_dict
+    after = load_checkpoint(result.checkpoint).state_dict
+    frozen = [k for k in after if k.startswith(("backbone.stem.", "backbone.stages.0."))]
+    trained = [k for k in after if k.startswith("backbone.stages.1.") and k.endswith(("weight", "running_mean"))]
+    assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)  # running statistics included
+    assert trained and all(not torch.equal(before[k], after[k]) for k in trained)
+    assert len(evaluations) >= 3 and not any(evaluations)
+    assert load_checkpoint(result.checkpoint).metadata["train_config"]["freeze_at"] == 2
+
+
+def test_freezing_more_parts_than_the_backbone_has_is_a_user_error(tmp_path, random_lite_checkpoint):
+    samples = read_wider_folder(DATA / "wider_mini")
+    config = recipe_for("ssh_lite", steps=1, batch_size=2, workers=0, crop_size=128, freeze_at=5)
+    with pytest.raises(UserError, match="--freeze-at: freeze_at must lie in 0..4"):
+        train(config, samples, RunSetup(out_dir=tmp_path, device="cpu", progress=False,
+                                        init_from=random_lite_checkpoint))
