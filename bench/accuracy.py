@@ -3,8 +3,8 @@ protocol, restricted to the images in ../shared/data/wider/val) and ms per 640×
 
     python bench/accuracy.py [--weights CKPT] [--threads 2] [--sizes native,1200:1600]
 
-Peers run at their authors' WIDER protocol (YuNet, RetinaFace: the image's own size; ULFD: its fixed
-input) through the peers' runner; ours at each of --sizes. Timing: end-to-end detect() at 640×480 with
+Peers run at their authors' WIDER protocol (YuNet, YuNet-n, RetinaFace: the image's own size; SCRFD-500M
+and SCRFD-2.5G: longer side 640; ULFD: its fixed input) through the peers' runner; ours at each of --sizes. Timing: end-to-end detect() at 640×480 with
 the deployment threshold, same threads, same image, same run: --rounds rounds that each time ours and
 then every peer (a median of up to 40 calls each), so a machine that slows down mid-run slows everyone;
 the table gives the median over rounds and the range.
@@ -32,7 +32,7 @@ from common import (
     prepared_peers,
 )
 
-PEER_NAMES = ["yunet", "retinaface_mnet025", "ulfd_rfb640", "ulfd_rfb320"]
+PEER_NAMES = ["yunet", "yunet_n", "scrfd_500m", "scrfd_2.5g", "retinaface_mnet025", "ulfd_rfb640", "ulfd_rfb320"]
 
 
 def evaluate_dir(pred_dir: Path):

@@ -35,7 +35,7 @@ REFERENCE_GMACS = {(400, 800): 104.19, (800, 1200): 312.52, (1200, 1600): 625.04
 PAPER_MS = {(400, 800): 48, (800, 1200): 107, (1200, 1600): 182}  # Table 2, Quadro P6000
 CPU_BACKENDS = ("auto", "torch")  # auto: ONNX Runtime when installed (the default), else torch
 LABELS = {ours_key("auto"): "ssh_lite (ours, default backend)", ours_key("torch"): "ssh_lite (ours, torch backend)"}
-PEER_NAMES = ["yunet", "ulfd_rfb320", "ulfd_rfb640", "retinaface_mnet025", "scrfd_500m"]
+PEER_NAMES = ["yunet", "yunet_n", "ulfd_rfb320", "ulfd_rfb640", "retinaface_mnet025", "scrfd_500m", "scrfd_2.5g"]
 
 
 def detector_for(name: str, device: str, short_side, max_side, weights=None, backend: str = "auto"):
