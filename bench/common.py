@@ -18,26 +18,36 @@ SHARED_PEERS = SHARED / "peers"
 PEER_CACHE = Path.home() / ".cache" / "sshvideo-bench" / "peers"
 
 
+# Files the peers' setup.sh derives from their weights (graph surgery only), with the peers' tool and
+# arguments that make each: (derived file, tool, source file).
+DERIVED_PEER_FILES = [
+    *((f"ulfd_version-{v}_noinit.onnx", "strip_initializer_inputs.py", f"ulfd_version-{v}.onnx")
+      for v in ("RFB-320", "RFB-640", "slim-320")),
+    ("scrfd_2.5g_bnkps_dyn.onnx", "make_scrfd_dynamic.py", "syshin_scrfd_2.5g_bnkps.onnx"),
+]
+
+
 @functools.cache
 def prepared_peers() -> Path:
-    """The peers' folder with its derived ONNX files (ULFD without initializer inputs), prepared on
-    first use (never at import: a script that only times our model copies and runs nothing).
+    """The peers' folder with its derived ONNX files (ULFD without initializer inputs, SCRFD-2.5G with
+    dynamic input), prepared on first use (never at import: a script that only times our model copies and
+    runs nothing).
 
     ``../shared/peers`` may be read-only, so it is copied once to a cache folder where the peers' own
-    tools derive the files (needs ``pip install onnx onnxruntime``: the ``bench`` extra).
+    tools derive the missing files (needs ``pip install onnx onnxruntime``: the ``bench`` extra).
     """
     import shutil
 
     if not SHARED_PEERS.is_dir():
         return SHARED_PEERS
-    derived = ["ulfd_version-RFB-320", "ulfd_version-RFB-640", "ulfd_version-slim-320"]
-    if all((SHARED_PEERS / "weights" / f"{d}_noinit.onnx").is_file() for d in derived):
+    if all((SHARED_PEERS / "weights" / name).is_file() for name, _, _ in DERIVED_PEER_FILES):
         return SHARED_PEERS
     if not PEER_CACHE.is_dir():
         shutil.copytree(SHARED_PEERS, PEER_CACHE, ignore=shutil.ignore_patterns("venv", "results"))
-        for d in derived:
-            subprocess.run([sys.executable, str(PEER_CACHE / "tools" / "strip_initializer_inputs.py"),
-                            str(PEER_CACHE / "weights" / f"{d}.onnx"), str(PEER_CACHE / "weights" / f"{d}_noinit.onnx")],
+    weights = PEER_CACHE / "weights"
+    for name, tool, source in DERIVED_PEER_FILES:
+        if not (weights / name).is_file():
+            subprocess.run([sys.executable, str(PEER_CACHE / "tools" / tool), str(weights / source), str(weights / name)],
                            check=True, capture_output=True)
     return PEER_CACHE
 
