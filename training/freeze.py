@@ -2,7 +2,7 @@
 
 A frozen part keeps its weights and its BatchNorm statistics (it runs in eval mode even while the rest
 of the model trains), and no gradient is computed through it. For ``ssh_lite`` the stem and the stride-4
-stage run at the two highest resolutions and cost about 40 % of a training step on a CPU (their
+stage run at the two highest resolutions and cost 30–40 % of a training step on a CPU (their
 BatchNorm and depthwise backward passes are memory-bound), while learning only generic edge and colour
 filters that a model trained from scratch has long settled.
 """

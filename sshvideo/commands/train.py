@@ -88,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--freeze-at", type=non_negative_int, metavar="N",
                         help="fine-tuning: keep the first N backbone parts (ssh_lite: 1 the stem, 2 also the "
                              "stride-4 stage, ...) fixed, weights and BatchNorm statistics; 2 makes an ssh_lite step "
-                             "on a CPU about 1.7x as fast (default: 0, train everything)")
+                             "on a CPU 1.4-1.7x as fast (default: 0, train everything)")
     parser.add_argument("--allowed-border", type=non_negative_int, metavar="PX",
                         help="train anchors reaching up to PX pixels outside the image, in every module (default: "
                              "the recipe's: ssh_lite 512; ssh_vgg16 each module's own as in the reference, M1/M2 0 "
