@@ -18,7 +18,7 @@ import sys
 import time
 
 import numpy as np
-from common import REPO, markdown_table, pin_threads
+from common import SHARED, markdown_table, pin_threads
 
 
 def step_speed(model_name, device, height, width, batch, steps, freeze_at=0):
@@ -27,14 +27,12 @@ def step_speed(model_name, device, height, width, batch, steps, freeze_at=0):
     from core import model_config
     from core.model import build_ssh
     from training.config import recipe_for
-    from training.freeze import freeze_leading_parts, set_train_mode
     from training.optim import build_optimizer
-    from training.trainer import StepRunner
+    from training.trainer import StepRunner, ready_for_training
 
     torch.manual_seed(0)
     cfg = model_config(model_name)
-    model = build_ssh(cfg)
-    model = set_train_mode(model.to(device).to(memory_format=torch.channels_last), freeze_leading_parts(model, freeze_at))
+    model, _ = ready_for_training(build_ssh(cfg), freeze_at, torch.device(device))
     config = recipe_for(model_name, batch_size=batch, freeze_at=freeze_at)
     runner = StepRunner(model, cfg, build_optimizer(model, config, cfg.batch_norm), config, torch.device(device))
     rng = np.random.default_rng(0)
@@ -69,7 +67,7 @@ def loader_speed(items: int) -> tuple[float, int]:
     from training.wider import read_wider_folder
 
     cv2.setNumThreads(1)  # as in a loader worker
-    samples = read_wider_folder(REPO.parent / "shared" / "data" / "wider" / "train")
+    samples = read_wider_folder(SHARED / "data" / "wider" / "train")
     dataset = make_dataset(samples, recipe_for("ssh_lite", mosaic=0.5, occlusion=0.2, degrade=0.2))
     dataset.item(0, 0)  # warm-up
     t0 = time.perf_counter()

@@ -197,6 +197,16 @@ def _initial_model(config: TrainConfig, setup: RunSetup, state: RunState) -> tup
     return model, mcfg, None, None
 
 
+def ready_for_training(model: SSH, freeze_at: int, device: torch.device) -> tuple[SSH, list[torch.nn.Module]]:
+    """``model`` on ``device``, channels-last, in train mode with its first ``freeze_at`` backbone parts frozen
+    (``training.freeze``); returns it and the frozen parts, which ``set_train_mode`` keeps in eval mode."""
+    try:
+        frozen = freeze_leading_parts(model, freeze_at)
+    except ValueError as e:
+        raise UserError(f"--freeze-at: {e}") from None
+    return set_train_mode(model.to(device).to(memory_format=torch.channels_last), frozen), frozen
+
+
 def prepare_run(config: TrainConfig, samples: list[Sample], setup: RunSetup) -> PreparedRun:
     """Everything a run needs before its first step; joins the ``torchrun`` process group if any."""
     device = resolve_device(setup.device)
@@ -207,11 +217,7 @@ def prepare_run(config: TrainConfig, samples: list[Sample], setup: RunSetup) -> 
     torch.manual_seed(config.seed + dist.rank)
     state = RunState()
     model, mcfg, train_state, parent = _initial_model(config, setup, state)
-    try:
-        frozen = freeze_leading_parts(model, config.freeze_at)
-    except ValueError as e:
-        raise UserError(f"--freeze-at: {e}") from None
-    model = set_train_mode(model.to(device).to(memory_format=torch.channels_last), frozen)
+    model, frozen = ready_for_training(model, config.freeze_at, device)
     optimizer = build_optimizer(model, config, mcfg.batch_norm)
     if train_state is not None and "optimizer" in train_state:
         optimizer.load_state_dict(train_state["optimizer"])
