@@ -243,6 +243,8 @@ class _State:
     visible: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # output at the last detected frame
 
     def keep(self, mask: np.ndarray) -> None:
+        if mask.all():
+            return
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name)[mask])
 
@@ -322,6 +324,8 @@ class Tracker:
 
         def associate(track_mask: np.ndarray, det_mask: np.ndarray, min_iou: float) -> None:
             tr, dc = np.flatnonzero(track_mask), np.flatnonzero(det_mask)
+            if len(tr) == 0 or len(dc) == 0:
+                return
             r, c = match(iou[np.ix_(tr, dc)], min_iou)
             free[tr[r]] = False
             high[dc[c]] = False
@@ -334,8 +338,8 @@ class Tracker:
                   st.low_match_iou)
         associate(free & ~tracks.confirmed, high, st.match_iou)
 
-        rows = np.concatenate([r for r, _ in pairs])
-        cols = np.concatenate([c for _, c in pairs])
+        rows = np.concatenate([r for r, _ in pairs]) if pairs else np.zeros(0, np.int64)
+        cols = np.concatenate([c for _, c in pairs]) if pairs else np.zeros(0, np.int64)
         z = xyxy_to_cxcywh(boxes[cols])
         tracks.pos[rows], tracks.vel[rows], tracks.cov[rows] = kalman_update(
             tracks.pos[rows], tracks.vel[rows], tracks.cov[rows], z, st.smoothing)
