@@ -47,7 +47,8 @@ class CtrlC:
     the default handler, raises KeyboardInterrupt in the middle of one (a traceback). A socket pair
     registered with ``signal.set_wakeup_fd`` and watched by a ``QSocketNotifier`` wakes the loop at
     once; the handler itself only schedules ``on_interrupt``, so the window is closed from the loop,
-    never from inside another slot. Needs a QCoreApplication; use it from the main thread.
+    never from inside another slot. Needs a QCoreApplication; use it from the main thread. A process started
+    with SIGINT ignored keeps ignoring it.
     """
 
     def __init__(self, on_interrupt: Callable[[], None]):
@@ -57,6 +58,10 @@ class CtrlC:
     def __enter__(self) -> Self:
         from PyQt6.QtCore import QSocketNotifier
 
+        # Started with SIGINT ignored (a script's `cmd &`, nohup-style launchers): keep ignoring it, as Python does.
+        self._active = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+        if not self._active:
+            return self
         self._reader, self._writer = socket.socketpair()
         self._reader.setblocking(False)
         self._writer.setblocking(False)
@@ -67,6 +72,8 @@ class CtrlC:
         return self
 
     def __exit__(self, *exc) -> None:
+        if not self._active:
+            return
         self._notifier.setEnabled(False)
         signal.set_wakeup_fd(self._previous_fd)
         signal.signal(signal.SIGINT, self._previous_handler)
@@ -174,7 +181,11 @@ def _join_worker_threads(timeout_s: float) -> None:
         else None
     try:
         for thread in threading.enumerate():
-            if thread is not threading.main_thread() and thread.is_alive():
+            # Threads Python did not start (FFmpeg's or Qt's) appear as dummy threads once they call into Python,
+            # and cannot be joined; the sessions' threads are all threading.Thread.
+            if thread is threading.main_thread() or isinstance(thread, threading._DummyThread):
+                continue
+            if thread.is_alive():
                 thread.join(max(0.0, deadline - time.monotonic()))
     finally:
         if previous is not None:

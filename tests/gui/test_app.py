@@ -41,11 +41,21 @@ def test_view_with_the_offscreen_platform_plays_once_and_exits(tmp_path, clip_fa
     assert (tmp_path / "sshvideo_view_snapshot.png").stat().st_size > 0
 
 
-def test_ctrl_c_runs_the_handler_from_the_event_loop_without_keyboard_interrupt(qtbot):
+@pytest.fixture
+def sigint_disposition():
+    """Set SIGINT's handler for one test (as a terminal would, or as a script's `cmd &` does), whatever the
+    disposition pytest was started with; restored afterwards."""
+    previous = signal.getsignal(signal.SIGINT)
+    yield lambda handler: signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_runs_the_handler_from_the_event_loop_without_keyboard_interrupt(qtbot, sigint_disposition):
     from PyQt6.QtWidgets import QApplication
 
     from gui.app import CtrlC
 
+    sigint_disposition(signal.default_int_handler)
     calls = []
     with CtrlC(lambda: calls.append("stop")) as ctrl_c:
         os.kill(os.getpid(), signal.SIGINT)  # handled by our handler: no KeyboardInterrupt here
@@ -55,9 +65,47 @@ def test_ctrl_c_runs_the_handler_from_the_event_loop_without_keyboard_interrupt(
     assert QApplication.instance() is not None
 
 
+def test_ctrl_c_leaves_an_ignored_sigint_ignored(qtbot, sigint_disposition):
+    from gui.app import CtrlC
+
+    sigint_disposition(signal.SIG_IGN)
+    calls = []
+    with CtrlC(lambda: calls.append("stop")) as ctrl_c:
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        os.kill(os.getpid(), signal.SIGINT)
+        qtbot.wait(200)
+    assert calls == [] and not ctrl_c.interrupted
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_closing_waits_for_python_threads_and_skips_threads_python_did_not_start():
+    import _thread
+
+    from gui.app import _join_worker_threads
+
+    release, foreign_seen, finished = threading.Event(), threading.Event(), []
+
+    def foreign():  # as an FFmpeg or Qt thread calling back into Python: listed as a dummy thread, not joinable
+        threading.current_thread()
+        foreign_seen.set()
+        release.wait(10)
+
+    _thread.start_new_thread(foreign, ())
+    assert foreign_seen.wait(5)
+    worker = threading.Thread(target=lambda: (time.sleep(0.3), finished.append(True)), daemon=True)
+    worker.start()
+    try:
+        _join_worker_threads(5.0)  # used to fail: "cannot join a dummy thread"
+        assert finished == [True]
+    finally:
+        release.set()
+
+
 def test_ctrl_c_closes_the_viewer_with_exit_code_130_and_no_traceback(tmp_path, random_lite_checkpoint):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONUNBUFFERED": "1"}
-    script = ("import sys; from gui.app import run_viewer; "
+    # SIGINT as a terminal leaves it, whatever this test process was started with.
+    script = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+              "from gui.app import run_viewer; "
               f"sys.exit(run_viewer('lavfi:testsrc2=size=160x120:rate=10', weights={str(random_lite_checkpoint)!r}, "
               "backend='torch'))")
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.PIPE,
