@@ -243,6 +243,7 @@ class _State:
     visible: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # output at the last detected frame
 
     def keep(self, mask: np.ndarray) -> None:
+        """Keep the rows where ``mask`` (bool (T,)) is True."""
         if mask.all():
             return
         for f in fields(self):

@@ -50,6 +50,14 @@ def test_judge_keeps_confident_boxes_and_weak_boxes_on_faces_only(bench):
     assert (counts["false"], counts["leaks"]) == (1, 0)
 
 
+def test_judge_reads_0_1_flags_as_bools_and_needs_them(bench):
+    gt = [frame([1], [FACE], [True])]
+    run = bench.RunOutput([np.array([FACE, ELSEWHERE])], [np.array([1, 2])], 1.0, [np.array([0, 1])])
+    np.testing.assert_array_equal(bench.judged_by_ground_truth(gt, run).ids[0], [1])
+    with pytest.raises(ValueError, match="weak-box flags"):
+        bench.judged_by_ground_truth(gt, bench.RunOutput(run.boxes, run.ids, 1.0))
+
+
 def test_judge_counts_a_weak_box_on_an_ignored_face_as_on_a_face(bench):
     gt = [frame([1, 2], [FACE, ELSEWHERE], [True, False])]
     run = bench.RunOutput([np.array([ELSEWHERE])], [np.array([2])], 1.0, [np.array([True])])
@@ -66,3 +74,6 @@ def test_never_covered_counts_the_evaluated_appearances_of_faces_never_covered(b
     # Face 1 is covered once (frame 1), so a tracker could extend it; face 2 never is: its 2 evaluated frames.
     assert bench.never_covered(gt, plain) == 2
     assert bench.never_covered(gt[:1], bench.RunOutput([np.zeros((0, 4))], [np.full(0, -1)], 1.0)) == 2
+    # Covered only in the frame where it is not evaluated still gives a tracker something to extend.
+    plain.boxes[1] = np.array([FACE, other])
+    assert bench.never_covered(gt, plain) == 0

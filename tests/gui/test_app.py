@@ -78,15 +78,15 @@ def test_ctrl_c_leaves_an_ignored_sigint_ignored(qtbot, sigint_disposition):
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
-def test_closing_waits_for_python_threads_and_skips_threads_python_did_not_start():
+def test_closing_waits_for_python_threads_and_skips_threads_python_did_not_start(monkeypatch):
     import _thread
 
     from gui.app import _join_worker_threads
 
-    release, foreign_seen, finished = threading.Event(), threading.Event(), []
+    release, foreign_seen, finished, dummies = threading.Event(), threading.Event(), [], []
 
     def foreign():  # as an FFmpeg or Qt thread calling back into Python: listed as a dummy thread, not joinable
-        threading.current_thread()
+        dummies.append(threading.current_thread())
         foreign_seen.set()
         release.wait(10)
 
@@ -94,6 +94,8 @@ def test_closing_waits_for_python_threads_and_skips_threads_python_did_not_start
     assert foreign_seen.wait(5)
     worker = threading.Thread(target=lambda: (time.sleep(0.3), finished.append(True)), daemon=True)
     worker.start()
+    # Only these threads, not whatever earlier tests left running in this process.
+    monkeypatch.setattr(threading, "enumerate", lambda: [threading.main_thread(), *dummies, worker])
     try:
         _join_worker_threads(5.0)  # used to fail: "cannot join a dummy thread"
         assert finished == [True]
