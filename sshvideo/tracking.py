@@ -153,13 +153,13 @@ def cxcywh_to_xyxy(state: np.ndarray) -> np.ndarray:
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every box of ``a`` (N, 4) with every box of ``b`` (M, 4), xyxy, continuous areas -> (N, M)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+    # np.maximum(x, 0) and a product of the two sides rather than np.clip and np.prod: the same numbers, and this
+    # runs on every frame for a handful of boxes, where numpy's per-call overhead is the cost.
+    wh = np.maximum(np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2]), 0)
+    inter = wh[..., 0] * wh[..., 1]
+    size_a, size_b = np.maximum(a[:, 2:] - a[:, :2], 0), np.maximum(b[:, 2:] - b[:, :2], 0)
+    union = (size_a[:, 0] * size_a[:, 1])[:, None] + (size_b[:, 0] * size_b[:, 1])[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(union), where=union > 0)
 
 
 def _noise_scale(pos: np.ndarray) -> np.ndarray:
@@ -327,7 +327,7 @@ class Tracker:
             tr, dc = np.flatnonzero(track_mask), np.flatnonzero(det_mask)
             if len(tr) == 0 or len(dc) == 0:
                 return
-            r, c = match(iou[np.ix_(tr, dc)], min_iou)
+            r, c = match(iou[tr][:, dc], min_iou)
             free[tr[r]] = False
             high[dc[c]] = False
             pairs.append((tr[r], dc[c]))
