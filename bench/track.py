@@ -287,6 +287,12 @@ def masked(faces: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return covered(faces, grow(boxes, MASK_SCALE))
 
 
+def on_a_face(overlap: np.ndarray) -> np.ndarray:
+    """(K,) bool from the IoU (K, M) of K output boxes with a frame's M ground-truth faces (any size, ignored
+    ones included): the box overlaps one by at least FALSE_IOU, else it is a false box."""
+    return overlap.max(axis=1, initial=0) >= FALSE_IOU
+
+
 def evaluate(gt: list[dict], run: RunOutput) -> tuple[dict, object]:
     """Leak and false-box counts, and a motmetrics accumulator, for one clip."""
     import motmetrics as mm
@@ -298,7 +304,7 @@ def evaluate(gt: list[dict], run: RunOutput) -> tuple[dict, object]:
         faces += int(ev.sum())
         leaks += int((~masked(g["boxes"][ev], boxes)).sum())
         overlap = iou(boxes, g["boxes"])
-        false_boxes += int((overlap.max(axis=1, initial=0) < FALSE_IOU).sum())
+        false_boxes += int((~on_a_face(overlap)).sum())
         # Boxes on an ignored face (overlapping it more than any evaluated one) leave the MOT count.
         best_ignored = np.where(~ev[None, :], overlap, 0).max(axis=1, initial=0)
         best_evaluated = np.where(ev[None, :], overlap, 0).max(axis=1, initial=0)
@@ -323,7 +329,7 @@ def judged_by_ground_truth(gt: list[dict], run: RunOutput) -> RunOutput:
     boxes, ids, weak = [], [], []
     for g, b, i, w in zip(gt, run.boxes, run.ids, run.weak, strict=True):
         w = np.asarray(w, bool)
-        keep = ~w | (iou(b, g["boxes"]).max(axis=1, initial=0) >= FALSE_IOU)
+        keep = ~w | on_a_face(iou(b, g["boxes"]))
         boxes.append(b[keep])
         ids.append(i[keep])
         weak.append(w[keep])
